@@ -1,0 +1,1 @@
+"""relbot: the release bot of the Yaook projects."""

@@ -1,0 +1,5 @@
+"""``python -m relbot``."""
+
+from relbot.cli import main
+
+main()

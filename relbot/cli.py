@@ -1,0 +1,194 @@
+"""relbot's command line: parse, call the core, print. No logic lives here.
+
+Heavy libraries (gitpython, towncrier, python-gitlab) are imported inside the
+commands that need them, so ``relbot fragment lint`` in an MR pipeline starts
+in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from relbot.errors import RelbotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    from relbot.secrets import mask
+
+    click.echo(f"relbot: {mask(message)}", err=True)
+    sys.exit(code)
+
+
+def relbot_command(*, component: bool = True) -> Callable[[F], F]:
+    """Add -C, --component and --debug; turn relbot's errors into messages and exit codes."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, debug: bool, directory: Path, **kwargs: Any) -> Any:
+            from relbot.secrets import install_logging_filter, register_environment
+
+            register_environment()
+            install_logging_filter()
+            try:
+                return func(*args, root=directory, **kwargs)
+            except RelbotError as exc:
+                if debug:
+                    traceback.print_exc()
+                _fail(str(exc), exc.exit_code)
+            except KeyboardInterrupt:
+                _fail("interrupted; a rerun of the same command finishes what was started.", 1)
+            except Exception as exc:  # the last line of defence: no traceback
+                if debug:
+                    traceback.print_exc()
+                _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+                      "details, and please report it).", 2)
+            return None
+
+        wrapper = click.option("--debug", is_flag=True,
+                               help="Show tracebacks of errors.")(wrapper)
+        wrapper = click.option(
+            "-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+            default=Path(), show_default=False,
+            help="Repository root (default: the current directory).")(wrapper)
+        if component:
+            wrapper = click.option("--component", "component_name", metavar="NAME",
+                                   help="Component to act on (needed with several).")(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _today() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
+    return datetime.date.today().isoformat()
+
+
+def _date(value: str | None) -> str:
+    if value is None:
+        return _today()
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-10-01.") from None
+
+
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    return _date(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="relbot", prog_name="relbot")
+def cli() -> None:
+    """relbot: release notes, version policies and releases for the Yaook projects."""
+
+
+@cli.group()
+def fragment() -> None:
+    """Write and check news fragments."""
+
+
+@fragment.command("new")
+@click.argument("type_name", metavar="TYPE")
+@click.argument("text", required=False)
+@click.option("--mr", type=int, help="MR number (default: x, which `mr check --fix` fills in).")
+@click.option("--hotfix", is_flag=True, help="Write into the hotfix directory.")
+@relbot_command()
+def fragment_new(root: Path, component_name: str | None, type_name: str, text: str | None,
+                 mr: int | None, hotfix: bool) -> None:
+    """Write a fragment of TYPE; without TEXT, $EDITOR opens."""
+    from relbot.fragments import new_fragment
+    from relbot.project import Project
+
+    project = Project(root, component_name)
+    if text is None:
+        text = click.edit(f"\n# Describe the change for the release notes of "
+                          f"{project.component.name} ({type_name}).\n"
+                          "# Lines starting with # are dropped.\n", extension=".txt") or ""
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    path = new_fragment(project.settings, project.root, type_name, text, mr=mr,
+                        directory=project.fragment_directory(hotfix))
+    click.echo(path.relative_to(project.root))
+
+
+@fragment.command("lint")
+@click.option("--hotfix", is_flag=True, help="Lint the hotfix directory.")
+@relbot_command()
+def fragment_lint(root: Path, component_name: str | None, hotfix: bool) -> None:
+    """Check every pending fragment; exit 1 on errors."""
+    from relbot.errors import CheckFailed
+    from relbot.project import Project
+
+    project = Project(root, component_name)
+    found = project.fragments(hotfix=hotfix)
+    for finding in found.findings:
+        click.echo(str(finding))
+    count = len(found.fragments)
+    if not found.ok:
+        bad = sum(1 for f in found.findings if f.severity == "error")
+        raise CheckFailed(f"{bad} fragment problem(s) in {project.component.name}.")
+    click.echo(f"{count} fragment(s) ok.", err=True)
+
+
+@cli.command("next-version")
+@click.option("--hotfix", is_flag=True, help="A patch release from the hotfix directory.")
+@relbot_command()
+def next_version(root: Path, component_name: str | None, hotfix: bool) -> None:
+    """Print the next version, nothing else."""
+    from relbot.project import Project
+
+    project = Project(root, component_name)
+    click.echo(str(project.next_version(project.fragments(hotfix=hotfix), hotfix=hotfix)))
+
+
+@cli.command()
+@click.option("--draft", is_flag=True, help="Preview only (notes never write; accepted for "
+              "towncrier's habit).")
+@click.option("--version", "version_text", metavar="V", help="Version to show (default: next).")
+@click.option("--date", callback=_date_option, metavar="YYYY-MM-DD",
+              help="Release date (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["rst", "md"]),
+              help="Markup (default: the changelog's).")
+@click.option("--hotfix", is_flag=True, help="Notes of the hotfix fragments.")
+@relbot_command()
+def notes(root: Path, component_name: str | None, draft: bool, version_text: str | None,
+          date: str, fmt: str | None, hotfix: bool) -> None:
+    """Print the release notes of the pending fragments."""
+    from relbot.project import Project
+    from relbot.versions import parse_version
+
+    project = Project(root, component_name)
+    found = project.fragments(hotfix=hotfix)
+    version = (parse_version(version_text, "--version") if version_text
+               else project.next_version(found, hotfix=hotfix))
+    click.echo(project.notes(found, version, date, fmt=fmt).text.rstrip("\n"))
+
+
+@cli.command()
+@click.option("--preset", required=True, metavar="NAME",
+              help="yaook-k8s, yaook-operator or default.")
+@click.option("--force", is_flag=True, help="Replace an existing relbot.toml.")
+@relbot_command(component=False)
+def init(root: Path, preset: str, force: bool) -> None:
+    """Write a configuration for a kind of project."""
+    from relbot.presets import apply_preset
+
+    for name in apply_preset(root.resolve(), preset, force=force):
+        click.echo(f"wrote {name}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="relbot")

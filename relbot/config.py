@@ -1,0 +1,384 @@
+"""relbot's configuration: ``relbot.toml`` or ``[tool.relbot]`` in ``pyproject.toml``.
+
+Every option is declared once, in :data:`TOP_OPTIONS` or :data:`COMPONENT_OPTIONS`,
+with its type, default and documentation; the loader validates against those
+declarations and ``docs/configuration.md`` is generated from them, so the
+documentation cannot drift from what the loader accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from relbot.errors import ConfigError
+
+BUMPS = ("major", "minor", "patch")
+FORGES = ("gitlab", "none")
+CONFIG_FILE = "relbot.toml"
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: how to check it and what it means."""
+
+    key: str
+    kind: str  # "str", "int", "bool", "list[str]", "table[str]"
+    doc: str
+    default: Any = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    path: bool = False  # a repository-relative path that must exist
+
+
+TOP_OPTIONS: tuple[Option, ...] = (
+    Option("forge", "str", "Where releases are published and MR comments go: `gitlab` "
+           "(python-gitlab, token from the environment) or `none` (no API calls at all).",
+           default="none", choices=FORGES),
+    Option("default_branch", "str", "Branch that normal releases are cut from when the "
+           "remote does not say (its HEAD is preferred). Without a remote and without this "
+           "key, the checked-out branch is used."),
+    Option("gitlab_url", "str", "GitLab server URL; in CI `CI_SERVER_URL` is used when "
+           "this is unset.", default=None),
+    Option("gitlab_project", "str", "GitLab project path or id for `cut`; in CI "
+           "`CI_PROJECT_ID` is used when this is unset.", default=None),
+    Option("gitlab_token_env", "str", "Name of the environment variable holding the "
+           "GitLab token (a project access token).", default="RELBOT_GITLAB_TOKEN"),
+    Option("gitlab_timeout", "int", "Seconds one GitLab API request may take.",
+           default=30),
+    Option("no_changelog_label", "str", "MR label that exempts a merge request from "
+           "needing a fragment.", default="no-changelog"),
+)
+
+COMPONENT_OPTIONS: tuple[Option, ...] = (
+    Option("name", "str", "Name used by `--component` and in messages; required when "
+           "there are several components.", default="main"),
+    Option("towncrier_config", "str", "The component's towncrier configuration: "
+           "`towncrier.toml` or a `pyproject.toml` with `[tool.towncrier]`. Default: "
+           "`towncrier.toml` if present, else `pyproject.toml`.", path=True),
+    Option("version_file", "str", "File holding the bare current version (e.g. `8.1.4`). "
+           "Without it the version comes from the newest release tag reachable from "
+           "HEAD.", path=True),
+    Option("tag_format", "str", "Git tag of a release; must contain `{version}`.",
+           default="v{version}"),
+    Option("notes_version_format", "str", "Version string towncrier prints in the "
+           "release-notes heading; must contain `{version}`.", default="{version}"),
+    Option("bump", "table[str]", "Fragment type to bump (`major`, `minor`, `patch`); "
+           "types not listed bump by `default_bump`.", default={}),
+    Option("default_bump", "str", "Bump for fragment types not listed in `bump`.",
+           default="patch", choices=BUMPS),
+    Option("hotfix_directory", "str", "Directory of the fragments for patch releases "
+           "on release branches (`--hotfix`); without it the normal fragments directory "
+           "is used."),
+    Option("release_branch_format", "str", "Name of release branches; `{major}` and "
+           "`{minor}` are filled in.", default="release/v{major}.{minor}"),
+    Option("policies", "list[str]", "Policy files (repository paths) or names of shipped "
+           "policies (`kubernetes`, `openstack`, `ovn`) that gate this component.",
+           default=[]),
+    Option("commit_message", "str", "Message of the release commit; `{version}`, `{tag}` "
+           "and `{component}` are filled in.", default="Release {tag}"),
+    Option("max_fragment_bytes", "int", "Largest fragment file accepted, in bytes.",
+           default=65536),
+    Option("notes_supported_versions", "bool", "Append a \"Supported versions\" section, "
+           "rendered from the component's policies, to the release notes.",
+           default=False),
+    Option("create_release_branch", "bool", "On the first release of a new minor "
+           "version, create the release branch (`release_branch_format`) at the release "
+           "commit and push it with the tag.", default=False),
+)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One separately released part of a repository."""
+
+    name: str
+    towncrier_config: Path
+    version_file: Path | None
+    tag_format: str
+    notes_version_format: str
+    bump: Mapping[str, str]
+    default_bump: str
+    hotfix_directory: Path | None
+    release_branch_format: str
+    policies: tuple[str, ...]
+    commit_message: str
+    max_fragment_bytes: int
+    notes_supported_versions: bool
+    create_release_branch: bool
+
+    def tag(self, version: str) -> str:
+        """The git tag of ``version``."""
+        return self.tag_format.format(version=version)
+
+    def notes_version(self, version: str) -> str:
+        """The version as the release-notes heading shows it."""
+        return self.notes_version_format.format(version=version)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one repository."""
+
+    root: Path
+    source: Path
+    forge: str
+    default_branch: str | None
+    gitlab_url: str | None
+    gitlab_project: str | None
+    gitlab_token_env: str
+    gitlab_timeout: int
+    no_changelog_label: str
+    components: tuple[Component, ...] = field(default_factory=tuple)
+
+    @property
+    def source_name(self) -> str:
+        """The configuration file as messages name it."""
+        return rel(self.source, self.root)
+
+    def component(self, name: str | None) -> Component:
+        """The component called ``name``; with one component, ``None`` selects it."""
+        if name is None:
+            if len(self.components) == 1:
+                return self.components[0]
+            names = ", ".join(c.name for c in self.components)
+            raise ConfigError(
+                f"{self.source_name} has several components ({names}): "
+                "choose one with --component."
+            )
+        for component in self.components:
+            if component.name == name:
+                return component
+        raise ConfigError(
+            f"{self.source_name}: there is no component {name!r}"
+            + did_you_mean(name, [c.name for c in self.components])
+            + "."
+        )
+
+
+def find_config_file(root: Path) -> Path:
+    """The file that holds relbot's configuration in ``root``."""
+    relbot_toml = root / CONFIG_FILE
+    if relbot_toml.is_file():
+        return relbot_toml
+    pyproject = root / PYPROJECT
+    if pyproject.is_file() and "relbot" in read_toml(pyproject).get("tool", {}):
+        return pyproject
+    raise ConfigError(
+        f"no relbot configuration in {root}: create {CONFIG_FILE} "
+        "(`relbot init --preset NAME` writes one) or add [tool.relbot] to pyproject.toml."
+    )
+
+
+def load_config(root: Path) -> Config:
+    """Load and validate the configuration of the repository at ``root``."""
+    root = root.resolve()
+    source = find_config_file(root)
+    data = read_toml(source)
+    where = rel(source, root)
+    if source.name == PYPROJECT:
+        table = data["tool"]["relbot"]
+        prefix = "[tool.relbot]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [tool.relbot] must be a table.")
+    else:
+        table = data
+        prefix = ""
+    return parse_config(root, source, table, prefix)
+
+
+def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str = "") -> Config:
+    """Validate a configuration table already read from ``source``."""
+    where = rel(source, root)
+
+    def err(message: str) -> ConfigError:
+        return ConfigError(f"{where}: {message}")
+
+    known = [o.key for o in TOP_OPTIONS] + ["component"]
+    for key in table:
+        if key not in known:
+            raise err(f"unknown key {_key(prefix, key)!r}" + did_you_mean(key, known) + ".")
+    values = _validate(table, TOP_OPTIONS, lambda k: _key(prefix, k), err, root)
+    raw_components = table.get("component", [])
+    if not isinstance(raw_components, list) or not all(
+        isinstance(c, dict) for c in raw_components
+    ):
+        raise err(f"{_key(prefix, 'component')!r} must be an array of tables "
+                  f"([[{_key(prefix, 'component')}]]).")
+    if not raw_components:
+        raise err(f"no component is configured: add a [[{_key(prefix, 'component')}]] table.")
+    components = tuple(
+        _parse_component(root, raw, index, len(raw_components), err)
+        for index, raw in enumerate(raw_components)
+    )
+    names = [c.name for c in components]
+    for name in names:
+        if names.count(name) > 1:
+            raise err(f"two components are named {name!r}; each needs its own name.")
+    return Config(root=root, source=source, components=components, **values)
+
+
+def _parse_component(
+    root: Path,
+    raw: Mapping[str, Any],
+    index: int,
+    count: int,
+    err: Callable[[str], ConfigError],
+) -> Component:
+    label = f"component {raw['name']!r}" if isinstance(raw.get("name"), str) else (
+        f"component #{index + 1}"
+    )
+    known = [o.key for o in COMPONENT_OPTIONS]
+    for key in raw:
+        if key not in known:
+            raise err(f"{label}: unknown key {key!r}" + did_you_mean(key, known) + ".")
+    if count > 1 and "name" not in raw:
+        raise err(f"{label}: 'name' is required when there are several components.")
+    values = _validate(raw, COMPONENT_OPTIONS, lambda k: f"{label}: {k}", err, root)
+    if values["towncrier_config"] is None:
+        default = "towncrier.toml" if (root / "towncrier.toml").is_file() else PYPROJECT
+        if not (root / default).is_file():
+            raise err(f"{label}: towncrier_config is not set and neither towncrier.toml "
+                      "nor pyproject.toml exists.")
+        values["towncrier_config"] = root / default
+    _check_formats(values, label, err)
+    if values["max_fragment_bytes"] < 1:
+        raise err(f"{label}: max_fragment_bytes must be a positive number of bytes.")
+    hotfix = values["hotfix_directory"]
+    if hotfix is not None:
+        values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err)
+    values["policies"] = tuple(values["policies"])
+    values["bump"] = dict(values["bump"])
+    return Component(**values)
+
+
+def _check_formats(values: Mapping[str, Any], label: str,
+                   err: Callable[[str], ConfigError]) -> None:
+    """Format strings may only use the placeholders relbot fills in."""
+    for key in ("tag_format", "notes_version_format"):
+        fmt = values[key]
+        if "{version}" not in fmt or not _formats(fmt, version="1.2.3"):
+            raise err(f"{label}: {key} {fmt!r} must contain {{version}} and no other "
+                      "placeholder.")
+    if not _formats(values["release_branch_format"], major=1, minor=2):
+        raise err(f"{label}: release_branch_format {values['release_branch_format']!r} may "
+                  "only use {major} and {minor}.")
+    if not _formats(values["commit_message"], version="1", tag="v1", component="c"):
+        raise err(f"{label}: commit_message may only use {{version}}, {{tag}} and "
+                  "{component}.")
+    for type_name, bump in values["bump"].items():
+        if bump not in BUMPS:
+            raise err(f"{label}: bump.{type_name} is {bump!r}; allowed: "
+                      + ", ".join(BUMPS) + did_you_mean(bump, list(BUMPS)) + ".")
+
+
+def _validate(
+    table: Mapping[str, Any],
+    options: tuple[Option, ...],
+    name: Callable[[str], str],
+    err: Callable[[str], ConfigError],
+    root: Path,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for option in options:
+        if option.key not in table:
+            if option.required:
+                raise err(f"{name(option.key)} is required.")
+            default = option.default
+            values[option.key] = default.copy() if isinstance(default, dict | list) else default
+            continue
+        value = table[option.key]
+        if not _has_kind(value, option.kind):
+            raise err(f"{name(option.key)} must be {_KIND_TEXT[option.kind]}, "
+                      f"not {type(value).__name__} {value!r}.")
+        if option.choices and value not in option.choices:
+            raise err(f"{name(option.key)} is {value!r}; allowed: "
+                      + ", ".join(option.choices)
+                      + did_you_mean(value, list(option.choices)) + ".")
+        if option.path:
+            path = _inside(root, value, name(option.key), err)
+            if not path.exists():
+                raise err(f"{name(option.key)} {value!r} does not exist.")
+            if not path.is_file():
+                raise err(f"{name(option.key)} {value!r} is not a file.")
+            value = path
+        values[option.key] = value
+    return values
+
+
+_KIND_TEXT = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "list[str]": "a list of strings",
+    "table[str]": "a table of strings",
+}
+
+
+def _has_kind(value: object, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "table[str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    raise AssertionError(kind)
+
+
+def _inside(root: Path, value: str, name: str, err: Callable[[str], ConfigError]) -> Path:
+    """Resolve a configured path, refusing one that leaves the repository."""
+    if not value or "\0" in value:
+        raise err(f"{name} must be a non-empty path.")
+    path = (root / value).resolve()
+    if not path.is_relative_to(root):
+        raise err(f"{name} {value!r} points outside the repository.")
+    return path
+
+
+def _formats(fmt: str, **fields: object) -> bool:
+    try:
+        fmt.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return False
+    return True
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning syntax and I/O errors into one ConfigError."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path.name} cannot be read: {exc.strerror}.") from None
+
+
+
+def _key(prefix: str, key: str) -> str:
+    return f"{prefix[1:-1]}.{key}" if prefix else key
+
+
+def did_you_mean(value: str, candidates: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(value, candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+
+def rel(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` for messages, or as it is when outside."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+

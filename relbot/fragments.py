@@ -1,0 +1,309 @@
+"""Pending news fragments: finding, reading (safely, once), linting and writing them.
+
+Names are parsed exactly as towncrier parses them, so relbot and towncrier agree
+on what a fragment is; relbot adds the rules towncrier lacks (declared type, MR
+number, regular UTF-8 file of bounded size inside the repository). Fragment
+files come from merge requests, possibly from forks: a symlink is never
+followed, and nothing larger than the limit is read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from relbot.config import Component, did_you_mean, rel
+from relbot.errors import FragmentError, UsageError
+from relbot.findings import Finding, errors
+from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+
+PLACEHOLDER = "x"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FragmentName:
+    """A fragment file name as towncrier reads it: ``<issue>.<type>[.<counter>][.<rest>]``."""
+
+    issue: str
+    type: str
+    counter: int
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One pending fragment, read and checked."""
+
+    path: Path
+    relpath: str
+    section: str
+    issue: str
+    type: str
+    counter: int
+    text: str
+
+    @property
+    def is_orphan(self) -> bool:
+        """No MR number (``+`` names)."""
+        return self.issue == ""
+
+    @property
+    def is_placeholder(self) -> bool:
+        """``x`` stands in for an MR number that CI fills in."""
+        return self.issue == PLACEHOLDER
+
+
+@dataclass(frozen=True)
+class FragmentSet:
+    """The pending fragments of one directory, and what is wrong with the others."""
+
+    directory: Path
+    fragments: tuple[Fragment, ...] = ()
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """No finding is an error."""
+        return not errors(list(self.findings))
+
+    def require_valid(self, command: str) -> None:
+        """Refuse to go on with invalid fragments: one sentence, the first problem."""
+        bad = errors(list(self.findings))
+        if not bad:
+            return
+        more = f" ({len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise FragmentError(
+            f"{command} stopped at an invalid fragment: {bad[0]}{more}; "
+            "`relbot fragment lint` lists them all."
+        )
+
+
+def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
+    """towncrier's ``parse_newfragment_basename``: the last part that is a type wins."""
+    type_names = set(types)
+    parts = basename.split(".")
+    for index in range(len(parts) - 1, 0, -1):
+        if parts[index] in type_names:
+            issue = ".".join(parts[:index]).strip()
+            if issue.isdigit():
+                issue = str(int(issue))
+            counter = 0
+            if len(parts) > index + 1 and parts[index + 1].isdigit():
+                counter = int(parts[index + 1])
+            return FragmentName(issue, parts[index], counter)
+    return None
+
+
+def is_ignored(basename: str, settings: TowncrierSettings) -> bool:
+    """Files towncrier skips: .gitignore, READMEs, the template, configured patterns."""
+    lower = basename.lower()
+    return any(fnmatch(lower, pattern) for pattern in settings.ignore)
+
+
+def scan(
+    settings: TowncrierSettings,
+    component: Component,
+    root: Path,
+    directory: Path | None = None,
+) -> FragmentSet:
+    """Read every pending fragment of ``directory`` (default: towncrier's directory)."""
+    top = settings.directory if directory is None else directory
+    fragments: list[Fragment] = []
+    findings: list[Finding] = []
+    for section, section_dir in settings.section_directories(top):
+        _scan_directory(settings, component, root, section, section_dir, fragments, findings)
+    return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
+
+
+def load_fragments(
+    component: Component, root: Path, *, hotfix: bool = False
+) -> tuple[TowncrierSettings, FragmentSet]:
+    """The component's towncrier settings and its pending (or hotfix) fragments."""
+    settings = load_towncrier_settings(component.towncrier_config, root)
+    directory = component.hotfix_directory if hotfix else None
+    return settings, scan(settings, component, root, directory)
+
+
+def _order(fragment: Fragment) -> tuple[str, str, int, str]:
+    return (fragment.section, fragment.type, fragment.counter, fragment.relpath)
+
+
+def _scan_directory(
+    settings: TowncrierSettings,
+    component: Component,
+    root: Path,
+    section: str,
+    directory: Path,
+    fragments: list[Fragment],
+    findings: list[Finding],
+) -> None:
+    if directory.is_symlink() or not directory.resolve().is_relative_to(root):
+        findings.append(Finding(rel(directory, root), "outside-repository",
+                                "the fragments directory is a link or lies outside the "
+                                "repository; it is not read"))
+        return
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        findings.append(Finding(rel(directory, root), "not-a-directory",
+                                "the fragments directory is not a directory"))
+        return
+    seen: dict[tuple[str, str, int], str] = {}
+    orphans: dict[str, int] = {}
+    for entry in entries:
+        name = entry.name
+        relpath = rel(directory / name, root)
+        if is_ignored(name, settings):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            continue  # sub-directories such as hotfix/ are not fragments
+        if _CONTROL.search(name):
+            findings.append(Finding(repr(relpath)[1:-1], "bad-name",
+                                    "the file name holds control characters"))
+            continue
+        parsed = parse_name(name, settings.types)
+        if parsed is None:
+            findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
+            continue
+        problem = _number_problem(parsed.issue, settings)
+        if problem:
+            findings.append(Finding(relpath, "bad-number", problem))
+            continue
+        try:
+            text = read_text(directory / name, component.max_fragment_bytes)
+        except UnsafeFragment as exc:
+            findings.append(Finding(relpath, exc.rule, str(exc)))
+            continue
+        issue, counter = parsed.issue, parsed.counter
+        if issue.startswith(settings.orphan_prefix):
+            issue = ""
+            counter = orphans.get(parsed.type, 0)
+            orphans[parsed.type] = counter + 1
+        key = (issue, parsed.type, counter)
+        if key in seen:
+            findings.append(Finding(relpath, "duplicate",
+                                    f"{seen[key]} already holds the {parsed.type} entry "
+                                    f"{counter} of MR {issue}; give one a counter "
+                                    f"({issue}.{parsed.type}.N)"))
+            continue
+        seen[key] = relpath
+        fragments.append(Fragment(directory / name, relpath, section, issue, parsed.type,
+                                  counter, text))
+
+
+def _unknown_type(name: str, settings: TowncrierSettings) -> str:
+    parts = name.split(".")
+    where = settings.config_file.name
+    declared = ", ".join(settings.types)
+    if len(parts) < 2:
+        return (f"not a fragment name (<MR>.<type>[.<anything>]); declared types in "
+                f"{where}: {declared}; if the file is deliberate, add it to towncrier's "
+                "'ignore' list")
+    guess = parts[1]
+    return (f"type {guess!r} is not declared in {where}"
+            + did_you_mean(guess, list(settings.types))
+            + f"; declared: {declared}")
+
+
+def _number_problem(issue: str, settings: TowncrierSettings) -> str | None:
+    if issue.startswith(settings.orphan_prefix) or issue == PLACEHOLDER:
+        return None
+    if not issue.isdigit():
+        return (f"{issue!r} is not an MR number; use the MR number, "
+                f"'{settings.orphan_prefix}' for an entry without MR, or "
+                f"'{PLACEHOLDER}' for CI to fill in")
+    if settings.issue_pattern and not re.fullmatch(settings.issue_pattern, issue):
+        return f"{issue!r} does not match towncrier's issue_pattern {settings.issue_pattern!r}"
+    return None
+
+
+class UnsafeFragment(FragmentError):
+    """A fragment file that relbot refuses to read, and the lint rule it breaks."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def read_text(path: Path, limit: int) -> str:
+    """Read a fragment without following links, at most ``limit`` bytes, as strict UTF-8."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
+                             "commit the text itself", "symlink")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFragment("is not a regular file", "not-a-file")
+    if info.st_size > limit:
+        raise UnsafeFragment(f"is {info.st_size} bytes, larger than the limit of {limit} "
+                             "bytes (max_fragment_bytes)", "too-large")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise UnsafeFragment("is not a regular file", "not-a-file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeFragment(f"is larger than the limit of {limit} bytes "
+                             "(max_fragment_bytes)", "too-large")
+    if b"\0" in data:
+        raise UnsafeFragment("is binary (it holds NUL bytes), not text", "binary")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsafeFragment(f"is not UTF-8 text (invalid byte at offset {exc.start})",
+                             "not-utf8") from None
+
+
+def new_fragment(
+    settings: TowncrierSettings,
+    root: Path,
+    type_name: str,
+    text: str,
+    *,
+    mr: int | None = None,
+    directory: Path | None = None,
+) -> Path:
+    """Write a fragment ``<mr or x>.<type>.<slug>`` and return its path; never overwrite."""
+    if type_name not in settings.types:
+        raise UsageError(f"fragment type {type_name!r} is not declared in "
+                         f"{settings.config_file.name}"
+                         + did_you_mean(type_name, list(settings.types))
+                         + "; declared: " + ", ".join(settings.types) + ".")
+    if not text.strip():
+        raise UsageError("the fragment text is empty; nothing was written.")
+    if mr is not None and mr < 1:
+        raise UsageError(f"--mr {mr} is not an MR number.")
+    target = settings.directory if directory is None else directory
+    number = str(mr) if mr is not None else PLACEHOLDER
+    slug = _slug(text)
+    suffix = ".md" if settings.markdown else ".rst"
+    target.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        extra = "" if attempt == 1 else f"-{attempt}"
+        path = target / f"{number}.{type_name}.{slug}{extra}{suffix}"
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text.strip() + "\n")
+        except FileExistsError:
+            continue
+        return path
+    raise FragmentError(f"could not find a free file name for {number}.{type_name}.{slug}.")
+
+
+def _slug(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    slug = "-".join(words)[:40].strip("-")
+    return slug or "entry"

@@ -1,0 +1,175 @@
+"""Release notes, rendered by towncrier with the project's own configuration.
+
+relbot reads the fragments itself (once, safely: see ``relbot.fragments``) and
+hands their text to towncrier's builder, template and writer, so the notes are
+byte for byte what ``towncrier build`` would write. The one addition is
+``fmt="md"``: a GitLab Release wants Markdown even where the changelog is
+reStructuredText, so towncrier's own Markdown template renders the same
+entries, with the fragments' RST inline markup translated (``relbot.markup``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from relbot.config import Component
+from relbot.errors import ConfigError
+from relbot.fragments import Fragment
+from relbot.towncrier_settings import TowncrierSettings
+
+FORMATS = ("rst", "md")
+
+
+@dataclass(frozen=True)
+class Notes:
+    """Rendered release notes: the heading line and the full text."""
+
+    title: str
+    text: str
+    fmt: str
+
+
+def project_format(settings: TowncrierSettings) -> str:
+    """The markup the project's changelog uses."""
+    return "md" if settings.markdown else "rst"
+
+
+def render(
+    component: Component,
+    settings: TowncrierSettings,
+    fragments: Sequence[Fragment],
+    version: str,
+    date: str,
+    *,
+    fmt: str | None = None,
+    title: bool = True,
+) -> Notes:
+    """The notes of ``fragments`` for ``version`` (already in notes format)."""
+    from towncrier._builder import render_fragments, split_fragments
+
+    config = _towncrier_config(component, settings)
+    native = project_format(settings)
+    fmt = fmt or native
+    converting = fmt != native
+    template, markdown = _template(config, fmt, converting)
+
+    contents: dict[str, dict[tuple[str, str, int], str]] = {
+        name: {} for name, _ in settings.sections
+    }
+    orphan_counter: dict[tuple[str, str], int] = {}
+    for fragment in fragments:
+        text = fragment.text
+        if converting and fmt == "md":
+            from relbot.markup import rst_to_markdown
+
+            text = rst_to_markdown(text)
+        counter = fragment.counter
+        if fragment.is_orphan:
+            # towncrier counts orphans per type; repeat that so none collide.
+            key = (fragment.section, fragment.type)
+            counter = orphan_counter.get(key, 0)
+            orphan_counter[key] = counter + 1
+        contents.setdefault(fragment.section, {})[fragment.issue, fragment.type, counter] = text
+
+    split = split_fragments(contents, config.types, all_bullets=config.all_bullets)
+    issue_format = config.issue_format
+    if converting and fmt == "md" and issue_format:
+        from relbot.markup import rst_link_to_markdown
+
+        issue_format = rst_link_to_markdown(issue_format)
+
+    title_format = _title_format(config, fmt, converting)
+    render_title = title_format == ""
+    header_level = 1
+    if markdown:
+        match = re.search(r"^#+(?=\s)", title_format or "", re.MULTILINE)
+        header_level = len(match[0]) if match else (1 if render_title else 0)
+
+    rendered = render_fragments(
+        template,
+        issue_format,
+        split,
+        config.types,
+        config.underlines[1:],
+        config.wrap,
+        {"name": config.name or "", "version": version, "date": date},
+        top_underline=config.underlines[0],
+        all_bullets=config.all_bullets,
+        render_title=render_title and title,
+        md_header_level=header_level,
+    )
+    top_line = title_format.format(name=config.name or "", version=version,
+                                   project_date=date) if title_format else ""
+    if not title or not top_line:
+        return Notes(top_line, rendered, fmt)
+    parts = [top_line] if markdown else [top_line, config.underlines[0] * len(top_line)]
+    return Notes(top_line, "\n".join([*parts, rendered]), fmt)
+
+
+def write_changelog(
+    component: Component, settings: TowncrierSettings, notes: Notes
+) -> Path:
+    """Insert ``notes`` into the changelog with towncrier's writer; returns the file."""
+    from towncrier._writer import append_to_newsfile
+
+    config = _towncrier_config(component, settings)
+    filename = config.filename
+    if config.single_file is False:
+        raise ConfigError(f"{settings.config_file.name}: single_file = false is not "
+                          "supported by relbot cut; keep one changelog file.")
+    try:
+        append_to_newsfile(str(settings.base_directory), filename, config.start_string,
+                           notes.title, notes.text, single_file=True)
+    except ValueError as exc:
+        raise ConfigError(f"{filename}: {exc}") from None
+    return settings.base_directory / str(filename)
+
+
+def changelog_path(component: Component, settings: TowncrierSettings) -> Path:
+    """Where towncrier writes the changelog."""
+    return settings.base_directory / settings.filename
+
+
+def _towncrier_config(component: Component, settings: TowncrierSettings) -> Any:
+    from click import ClickException
+    from towncrier._settings.load import load_config_from_file
+
+    try:
+        return load_config_from_file(str(settings.base_directory),
+                                     str(component.towncrier_config))
+    except ClickException as exc:
+        raise ConfigError(f"{settings.config_file.name}: {exc.format_message()}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{settings.config_file.name}: towncrier cannot read it "
+                          f"({exc}).") from None
+
+
+def _template(config: Any, fmt: str, converting: bool) -> tuple[str, bool]:
+    """The template text to render with, and whether it is Markdown."""
+    from importlib import resources
+
+    template = config.template
+    if converting:
+        name = "default.md" if fmt == "md" else "default.rst"
+        return resources.files("towncrier.templates").joinpath(name).read_text("utf-8"), (
+            fmt == "md")
+    if isinstance(template, tuple):
+        text = resources.files(template[0]).joinpath(template[1]).read_text("utf-8")
+        return text, template[1].lower().endswith(".md")
+    return Path(template).read_text(encoding="utf-8"), str(template).lower().endswith(".md")
+
+
+def _title_format(config: Any, fmt: str, converting: bool) -> str:
+    """towncrier's title_format, or the equivalent in the other markup."""
+    title_format = config.title_format
+    if not isinstance(title_format, str):
+        return ""
+    if not converting:
+        return title_format
+    plain = (title_format or "{version} ({project_date})").lstrip("# ")
+    return f"## {plain}" if fmt == "md" else plain
+

@@ -1,0 +1,195 @@
+"""Ready-made configurations written by ``relbot init --preset NAME``.
+
+A preset is the relbot configuration a project of that kind needs, plus the
+towncrier configuration and version file it expects, written only where the
+repository does not have them yet (an existing towncrier.toml is the
+project's and is never replaced).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from relbot.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Files a preset writes: relbot's configuration and, if missing, the rest."""
+
+    name: str
+    summary: str
+    relbot_toml: str
+    towncrier_toml: str
+    version: str = "0.0.0"
+    version_file: str = "version"
+    fragments_directory: str = "changelog.d"
+    gitignore_dirs: tuple[str, ...] = ()
+
+
+_YAOOK_TYPES = (
+    ("BREAKING", "Breaking changes", True),
+    ("feature", "New Features", True),
+    ("change", "Changed functionality", True),
+    ("fix", "Bugfixes", True),
+    ("docs", "Changes in the Documentation", True),
+    ("removal", "Deprecations and Removals", True),
+    ("chore", "Other Tasks", True),
+    ("security", "Security", True),
+    ("dependency", "Dependency updates", True),
+    ("misc", "Misc", False),
+)
+
+
+def _types(types: tuple[tuple[str, str, bool], ...]) -> str:
+    return "".join(
+        f'\n[[tool.towncrier.type]]\ndirectory = "{key}"\nname = "{name}"\n'
+        f"showcontent = {'true' if show else 'false'}\n"
+        for key, name, show in types
+    )
+
+
+YAOOK_K8S = Preset(
+    name="yaook-k8s",
+    summary="Yaook/K8s (Tarook): RST changelog, fragments in docs/_releasenotes/, "
+            "vX.Y.Z tags, release/vX.Y branches, Kubernetes support window",
+    relbot_toml='''\
+# relbot configuration for Yaook/K8s (written by `relbot init --preset yaook-k8s`).
+# Reference: https://gitlab.com/yaook/relbot/-/blob/main/docs/configuration.md
+forge = "gitlab"
+
+[[component]]
+name = "k8s"
+towncrier_config = "towncrier.toml"
+version_file = "version"
+tag_format = "v{version}"
+notes_version_format = "v{version}"
+# Yaook/K8s's versioning policy: BREAKING -> major, feature -> minor, anything else -> patch.
+bump = { BREAKING = "major", feature = "minor" }
+default_bump = "patch"
+hotfix_directory = "docs/_releasenotes/hotfix"
+release_branch_format = "release/v{major}.{minor}"
+policies = ["kubernetes"]
+''',
+    towncrier_toml='''\
+[tool.towncrier]
+directory = "docs/_releasenotes/"
+filename = "CHANGELOG.rst"
+title_format = "{version} ({project_date})"
+issue_format = "`!{issue} <https://gitlab.com/yaook/k8s/-/merge_requests/{issue}>`_"
+underlines = ["-", "~", "^"]
+''' + _types(_YAOOK_TYPES),
+    version_file="version",
+    fragments_directory="docs/_releasenotes",
+    gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"),
+)
+
+YAOOK_OPERATOR = Preset(
+    name="yaook-operator",
+    summary="Yaook/Operator: like Yaook/K8s, with the OpenStack and OVN upgrade paths",
+    relbot_toml='''\
+# relbot configuration for Yaook/Operator (written by `relbot init --preset yaook-operator`).
+forge = "gitlab"
+
+[[component]]
+name = "operator"
+towncrier_config = "towncrier.toml"
+version_file = "version"
+tag_format = "v{version}"
+notes_version_format = "v{version}"
+bump = { BREAKING = "major", feature = "minor" }
+default_bump = "patch"
+hotfix_directory = "docs/_releasenotes/hotfix"
+release_branch_format = "release/v{major}.{minor}"
+policies = ["kubernetes", "openstack", "ovn"]
+''',
+    towncrier_toml='''\
+[tool.towncrier]
+directory = "docs/_releasenotes/"
+filename = "CHANGELOG.rst"
+title_format = "{version} ({project_date})"
+issue_format = "`!{issue} <https://gitlab.com/yaook/operator/-/merge_requests/{issue}>`_"
+underlines = ["-", "~", "^"]
+''' + _types(_YAOOK_TYPES),
+    version_file="version",
+    fragments_directory="docs/_releasenotes",
+    gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"),
+)
+
+DEFAULT = Preset(
+    name="default",
+    summary="a new project: Markdown changelog, fragments in changelog.d/, "
+            "keep-a-changelog types",
+    relbot_toml='''\
+# relbot configuration (written by `relbot init --preset default`).
+forge = "none"   # "gitlab" publishes GitLab Releases and comments on MRs
+
+[[component]]
+name = "main"
+towncrier_config = "towncrier.toml"
+version_file = "VERSION"
+tag_format = "v{version}"
+notes_version_format = "{version}"
+bump = { breaking = "major", added = "minor" }
+default_bump = "patch"
+''',
+    towncrier_toml='''\
+[tool.towncrier]
+directory = "changelog.d"
+filename = "CHANGELOG.md"
+title_format = "## {version} ({project_date})"
+issue_format = "!{issue}"
+''' + _types((
+        ("breaking", "Breaking changes", True),
+        ("added", "Added", True),
+        ("changed", "Changed", True),
+        ("deprecated", "Deprecated", True),
+        ("removed", "Removed", True),
+        ("fixed", "Fixed", True),
+        ("security", "Security", True),
+    )),
+    version_file="VERSION",
+    fragments_directory="changelog.d",
+    gitignore_dirs=("changelog.d",),
+)
+
+PRESETS = {preset.name: preset for preset in (YAOOK_K8S, YAOOK_OPERATOR, DEFAULT)}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``."""
+    from relbot.config import did_you_mean
+
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UsageError(f"there is no preset {name!r}" + did_you_mean(name, list(PRESETS))
+                         + "; presets: " + ", ".join(PRESETS) + ".") from None
+
+
+def apply_preset(root: Path, name: str, *, force: bool = False) -> list[str]:
+    """Write the preset's files into ``root``; returns what was written."""
+    preset = get_preset(name)
+    target = root / "relbot.toml"
+    if target.exists() and not force:
+        raise UsageError(f"{target.name} already exists; nothing was written "
+                         "(use --force to replace it).")
+    written = []
+    target.write_text(preset.relbot_toml, encoding="utf-8")
+    written.append("relbot.toml")
+    towncrier = root / "towncrier.toml"
+    if not towncrier.exists():
+        towncrier.write_text(preset.towncrier_toml, encoding="utf-8")
+        written.append("towncrier.toml")
+    version = root / preset.version_file
+    if not version.exists():
+        version.write_text(preset.version + "\n", encoding="utf-8")
+        written.append(preset.version_file)
+    for directory in preset.gitignore_dirs:
+        keep = root / directory / ".gitignore"
+        if not keep.parent.exists():
+            keep.parent.mkdir(parents=True)
+            keep.write_text("!.gitignore\n", encoding="utf-8")
+            written.append(f"{directory}/.gitignore")
+    return written

@@ -1,0 +1,81 @@
+"""One component of one repository: configuration, fragments and versions together.
+
+The CLI commands and the release plan all start from a :class:`Project`; it
+loads each piece once, when first asked, so a light command such as
+``next-version`` never touches git or towncrier unless it has to.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relbot.config import Component, Config, load_config
+from relbot.fragments import FragmentSet, scan
+from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+from relbot.versions import Version, current_version, next_version
+
+if TYPE_CHECKING:
+    from relbot.git import GitRepo
+    from relbot.notes import Notes
+
+
+class Project:
+    """A component of the repository at ``root``, as relbot sees it."""
+
+    def __init__(self, root: Path, component: str | None = None,
+                 config: Config | None = None) -> None:
+        self.root = root.resolve()
+        self.config = config or load_config(self.root)
+        self.component: Component = self.config.component(component)
+
+    @cached_property
+    def settings(self) -> TowncrierSettings:
+        """The component's towncrier settings (discovery part)."""
+        return load_towncrier_settings(self.component.towncrier_config, self.root)
+
+    @cached_property
+    def git(self) -> GitRepo | None:
+        """The repository, or ``None`` when ``root`` is not a git work tree."""
+        from relbot.git import GitRepo
+
+        return GitRepo.find(self.root)
+
+    def fragments(self, *, hotfix: bool = False) -> FragmentSet:
+        """The pending fragments (of the hotfix directory with ``hotfix``)."""
+        return scan(self.settings, self.component, self.root, self.fragment_directory(hotfix))
+
+    def fragment_directory(self, hotfix: bool = False) -> Path:
+        """Where the pending (or hotfix) fragments live."""
+        if hotfix and self.component.hotfix_directory is not None:
+            return self.component.hotfix_directory
+        return self.settings.directory
+
+    def current_version(self) -> Version:
+        """The version released last."""
+        return current_version(self.component, self.root,
+                               None if self.component.version_file else self.git)
+
+    def next_version(self, fragments: FragmentSet, *, hotfix: bool = False) -> Version:
+        """The version the pending fragments ask for; refuses invalid fragments."""
+        fragments.require_valid("next-version")
+        return next_version(self.component, self.current_version(), fragments.fragments,
+                            hotfix=hotfix)
+
+    def notes(
+        self,
+        fragments: FragmentSet,
+        version: Version,
+        date: str,
+        *,
+        fmt: str | None = None,
+        title: bool = True,
+    ) -> Notes:
+        """The release notes of ``fragments`` for ``version``."""
+        from relbot.notes import render
+
+        fragments.require_valid("notes")
+        return render(self.component, self.settings, fragments.fragments,
+                      self.component.notes_version(str(version)), date, fmt=fmt,
+                      title=title)
