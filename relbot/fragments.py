@@ -291,9 +291,11 @@ def new_fragment(
     slug = _slug(text)
     suffix = ".md" if settings.markdown else ".rst"
     target.mkdir(parents=True, exist_ok=True)
+    taken = taken_counters(target, settings, number, type_name)
+    counter = "" if not taken else f"{max(taken) + 1}."
     for attempt in range(1, 1000):
         extra = "" if attempt == 1 else f"-{attempt}"
-        path = target / f"{number}.{type_name}.{slug}{extra}{suffix}"
+        path = target / f"{number}.{type_name}.{counter}{slug}{extra}{suffix}"
         try:
             with path.open("x", encoding="utf-8") as handle:
                 handle.write(text.strip() + "\n")
@@ -303,7 +305,24 @@ def new_fragment(
     raise FragmentError(f"could not find a free file name for {number}.{type_name}.{slug}.")
 
 
+def taken_counters(directory: Path, settings: TowncrierSettings, issue: str,
+                   type_name: str) -> set[int]:
+    """Counters already used by ``issue``'s fragments of ``type_name`` in ``directory``.
+
+    towncrier keys entries by (issue, type, counter): a second fragment of the
+    same MR and type needs a counter of its own or towncrier refuses to build.
+    """
+    taken = set()
+    for path in directory.iterdir() if directory.is_dir() else ():
+        parsed = parse_name(path.name, settings.types)
+        if parsed and parsed.issue == issue and parsed.type == type_name:
+            taken.add(parsed.counter)
+    return taken
+
+
 def _slug(text: str) -> str:
     words = re.findall(r"[a-z0-9]+", text.lower())
     slug = "-".join(words)[:40].strip("-")
-    return slug or "entry"
+    if not slug or slug.isdigit():
+        return f"entry-{slug}".strip("-")  # a bare number would read as a counter
+    return slug

@@ -1,0 +1,194 @@
+"""Fragment discovery and lint: towncrier's names, relbot's rules, hostile files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relbot.config import load_config
+from relbot.errors import FragmentError, UsageError
+from relbot.fragments import new_fragment, parse_name, read_text, scan
+from relbot.project import Project
+from relbot.towncrier_settings import load_towncrier_settings
+
+TYPES = ["BREAKING", "feature", "change", "fix", "docs", "removal", "chore", "misc"]
+TOWNCRIER = '[tool.towncrier]\ndirectory = "notes"\ntemplate = "notes/template.rst"\n' + "".join(
+    f'[[tool.towncrier.type]]\ndirectory = "{t}"\nname = "{t.title()}"\nshowcontent = true\n'
+    for t in TYPES
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    (tmp_path / "towncrier.toml").write_text(TOWNCRIER)
+    (tmp_path / "relbot.toml").write_text(
+        '[[component]]\nname = "k8s"\nmax_fragment_bytes = 1024\n'
+        'hotfix_directory = "notes/hotfix"\n')
+    (tmp_path / "notes" / "hotfix").mkdir(parents=True)
+    (tmp_path / "notes" / "template.rst").write_text("{{ sections }}")
+    return Project(tmp_path)
+
+
+def put(project: Project, name: str, data: bytes | str = "Some change.\n") -> Path:
+    path = project.root / "notes" / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("1455.feature.announce-service-ips.rst", ("1455", "feature", 0)),
+        ("930.feature.2.binary-cache", ("930", "feature", 2)),
+        ("1487.chore.2024-09-20T00:10:03+00:00", ("1487", "chore", 0)),
+        ("0042.fix", ("42", "fix", 0)),
+        ("+.misc", ("+", "misc", 0)),
+        ("x.docs.typo", ("x", "docs", 0)),
+        ("1.feature.fix", ("1.feature", "fix", 0)),  # towncrier: the last type wins
+        ("README", None),
+        ("1234.feture", None),
+    ],
+)
+def test_names_parse_as_towncrier_parses_them(name: str,
+                                              expected: tuple[str, str, int] | None) -> None:
+    """relbot reads a file name exactly as towncrier's parse_newfragment_basename does."""
+    from towncrier._builder import parse_newfragment_basename
+
+    parsed = parse_name(name, TYPES)
+    got = None if parsed is None else (parsed.issue, parsed.type, parsed.counter)
+    assert got == expected
+    theirs = parse_newfragment_basename(name, TYPES)
+    assert (None if theirs[1] is None else theirs) == got
+
+
+@given(
+    issue=st.one_of(st.integers(1, 10**6).map(str), st.just("+"), st.just("x")),
+    type_=st.sampled_from(TYPES),
+    counter=st.integers(0, 50),
+    rest=st.lists(st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True), max_size=3),
+)
+def test_name_round_trip(issue: str, type_: str, counter: int, rest: list[str]) -> None:
+    """A name built from issue, type, counter and a free tail parses back to the same parts."""
+    tail = [part for part in rest if part not in TYPES]
+    parts = [issue, type_, *([str(counter)] if counter else []), *tail]
+    parsed = parse_name(".".join(parts), TYPES)
+    assert parsed is not None
+    expected_counter = counter if counter else (int(tail[0]) if tail and tail[0].isdigit()
+                                                else 0)
+    assert (parsed.issue, parsed.type, parsed.counter) == (issue, type_, expected_counter)
+
+
+def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:
+    """.gitignore, READMEs, the template and sub-directories such as hotfix/ are no fragments."""
+    put(project, ".gitignore", "!.gitignore\n")
+    put(project, "README.md", "What goes here.\n")
+    put(project, "1.feature", "A feature.\n")
+    put(project, "+.chore.cleanup", "")
+    (project.root / "notes" / "hotfix" / "2.fix").write_text("A hotfix.\n")
+    found = project.fragments()
+    assert found.ok and not found.findings
+    assert [(f.issue, f.type) for f in found.fragments] == [("", "chore"), ("1", "feature")]
+    hotfix = project.fragments(hotfix=True)
+    assert [(f.issue, f.type, f.text) for f in hotfix.fragments] == [("2", "fix",
+                                                                       "A hotfix.\n")]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "rule", "text"),
+    [
+        ("1234.feture", "x", "unknown-type",
+         "type 'feture' is not declared in towncrier.toml (did you mean 'feature'?)"),
+        ("notes.txt", "x", "unknown-type", "type 'txt' is not declared"),
+        ("fix-typo.fix", "x", "bad-number", "'fix-typo' is not an MR number"),
+        ("12.fix", b"\xff\xfe broken", "not-utf8", "is not UTF-8 text (invalid byte at "
+         "offset 0)"),
+        ("13.fix", b"text\x00more", "binary", "is binary"),
+        ("14.fix", "a" * 1025, "too-large", "is 1025 bytes, larger than the limit of 1024"),
+        ("15.fix\nrm -rf", "x", "bad-name", "control characters"),
+    ],
+)
+def test_lint_rules(project: Project, name: str, data: str | bytes, rule: str,
+                    text: str) -> None:
+    """Each broken fragment yields one finding with its rule and a clear message."""
+    put(project, name, data)
+    found = project.fragments()
+    assert not found.ok
+    assert [f.rule for f in found.findings] == [rule]
+    assert text in found.findings[0].message
+    with pytest.raises(FragmentError, match="relbot fragment lint"):
+        found.require_valid("notes")
+
+
+def test_symlink_is_reported_and_never_read(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A fragment that is a link to a secret outside the repository is refused unread."""
+    secret = tmp_path_factory.mktemp("outside") / "secret"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    (project.root / "notes" / "16.feature").symlink_to(secret)
+    found = project.fragments()
+    assert [f.rule for f in found.findings] == ["symlink"]
+    assert "TOP-SECRET" not in repr(found)
+    with pytest.raises(FragmentError, match="symbolic link"):
+        read_text(project.root / "notes" / "16.feature", 100)
+
+
+def test_duplicate_entry(project: Project) -> None:
+    """Two files towncrier would read as the same entry are reported, not silently merged."""
+    put(project, "7.fix", "One.\n")
+    put(project, "7.fix.rst", "Two.\n")
+    found = project.fragments()
+    assert [f.rule for f in found.findings] == ["duplicate"]
+    assert "7.fix.N" in found.findings[0].message
+
+
+def test_fragments_directory_outside_repository_is_refused(tmp_path: Path) -> None:
+    """A towncrier directory that climbs out of the repository is a configuration error."""
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "../elsewhere"\n')
+    (tmp_path / "relbot.toml").write_text("[[component]]\n")
+    with pytest.raises(Exception, match="points outside the repository"):
+        load_towncrier_settings(tmp_path / "towncrier.toml", tmp_path)
+
+
+def test_new_fragment_writes_and_never_overwrites(project: Project) -> None:
+    """`fragment new` writes x.<type>.<slug>; a second one of the same type gets a counter."""
+    first = new_fragment(project.settings, project.root, "feature", "Add a *cool* thing")
+    second = new_fragment(project.settings, project.root, "feature", "Add a *cool* thing")
+    assert first.name == "x.feature.add-a-cool-thing.rst"
+    assert second.name == "x.feature.1.add-a-cool-thing.rst"
+    numbered = new_fragment(project.settings, project.root, "fix", "Fix it", mr=1234)
+    assert numbered.name.startswith("1234.fix.")
+    found = project.fragments()
+    assert found.ok and len(found.fragments) == 3
+    assert found.fragments[1].is_placeholder
+
+
+def test_new_fragment_refuses_unknown_type_and_empty_text(project: Project) -> None:
+    """Unknown types get a suggestion; empty text writes nothing."""
+    with pytest.raises(UsageError, match="did you mean 'feature'"):
+        new_fragment(project.settings, project.root, "feat", "x")
+    with pytest.raises(UsageError, match="empty"):
+        new_fragment(project.settings, project.root, "fix", "  \n")
+    assert list((project.root / "notes").glob("*.fix*")) == []
+
+
+def test_scan_reads_each_file_once(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery opens every fragment exactly once (it runs in every MR pipeline)."""
+    for number in range(1, 21):
+        put(project, f"{number}.fix", f"Fix {number}.\n")
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        opened.append(str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    config = load_config(project.root)
+    found = scan(project.settings, config.component(None), project.root)
+    assert len(found.fragments) == 20
+    assert len(opened) == 20 and len(set(opened)) == 20

@@ -1,0 +1,117 @@
+"""Release notes are what towncrier renders, in the project's format or in Markdown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from relbot.project import Project
+from relbot.versions import Version
+
+RST_PROJECT = {
+    "towncrier.toml": """
+[tool.towncrier]
+directory = "changes"
+filename = "CHANGELOG.rst"
+title_format = "{version} ({project_date})"
+issue_format = "`!{issue} <https://gitlab.example/p/-/merge_requests/{issue}>`_"
+underlines = ["-", "~", "^"]
+[[tool.towncrier.type]]
+directory = "feature"
+name = "New Features"
+showcontent = true
+[[tool.towncrier.type]]
+directory = "fix"
+name = "Bugfixes"
+showcontent = true
+[[tool.towncrier.type]]
+directory = "misc"
+name = "Misc"
+showcontent = false
+""",
+    "relbot.toml": '[[component]]\nname = "p"\nversion_file = "version"\n'
+                   'notes_version_format = "v{version}"\n',
+    "version": "1.4.2\n",
+    "changes/.gitignore": "!.gitignore\n",
+    "changes/10.feature": "Add ``--fast`` mode, see `docs <https://x.example/d>`_.\n",
+    "changes/11.fix.1.one": "Fix one thing.\n",
+    "changes/13.fix.two": "Fix another thing.\n",
+    "changes/+.fix.orphan": "An orphan fix.\n",
+    "changes/+.fix.orphan2": "A second orphan fix.\n",
+    "changes/12.misc": "",
+}
+
+MD_PROJECT = {
+    "pyproject.toml": """
+[tool.towncrier]
+directory = "changelog.d"
+filename = "CHANGELOG.md"
+title_format = "## {version} ({project_date})"
+issue_format = "!{issue}"
+[tool.relbot]
+[[tool.relbot.component]]
+name = "m"
+""",
+    "changelog.d/3.feature.md": "A **new** thing.\n",
+    "changelog.d/4.bugfix.md": "A fix\n\n  - with a sublist\n",
+}
+
+
+def materialise(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def towncrier_draft(root: Path, version: str, date: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "towncrier", "build", "--draft", "--version",
+                           version, "--date", date], cwd=root, capture_output=True, text=True,
+                          check=True)
+    return proc.stdout
+
+
+@pytest.mark.parametrize("files", [RST_PROJECT, MD_PROJECT], ids=["rst", "md"])
+def test_same_text_as_towncrier_build_draft(tmp_path: Path, files: dict[str, str]) -> None:
+    """relbot's notes equal `towncrier build --draft` on the same fragments, byte for byte."""
+    root = materialise(tmp_path, files)
+    project = Project(root)
+    notes = project.notes(project.fragments(), Version.parse("1.5.0"), "2024-10-01")
+    expected = towncrier_draft(root, project.component.notes_version("1.5.0"), "2024-10-01")
+    assert notes.text.rstrip("\n") == expected.rstrip("\n")
+
+
+def test_entries_of_one_mr_follow_their_counter(tmp_path: Path) -> None:
+    """Within one MR, entries come in counter order (towncrier uses directory order there)."""
+    files = dict(RST_PROJECT)
+    files["changes/20.feature.2.b"] = "Second.\n"
+    files["changes/20.feature.1.a"] = "First.\n"
+    project = Project(materialise(tmp_path, files))
+    text = project.notes(project.fragments(), Version.parse("1.5.0"), "2024-10-01").text
+    assert text.index("- First.") < text.index("- Second.")
+
+
+def test_markdown_from_rst_project(tmp_path: Path) -> None:
+    """--format md renders the RST project's entries with towncrier's Markdown template."""
+    project = Project(materialise(tmp_path, RST_PROJECT))
+    notes = project.notes(project.fragments(), Version.parse("1.5.0"), "2024-10-01", fmt="md")
+    assert notes.text.startswith("## v1.5.0 (2024-10-01)\n")
+    assert "### New Features" in notes.text
+    assert ("- Add `--fast` mode, see [docs](https://x.example/d). "
+            "([!10](https://gitlab.example/p/-/merge_requests/10))") in notes.text
+    assert "- An orphan fix.\n" in notes.text and "- A second orphan fix.\n" in notes.text
+    assert "`_" not in notes.text  # no RST link syntax left
+
+
+def test_without_title(tmp_path: Path) -> None:
+    """A GitLab Release body carries no heading of its own."""
+    project = Project(materialise(tmp_path, RST_PROJECT))
+    notes = project.notes(project.fragments(), Version.parse("1.5.0"), "2024-10-01", fmt="md",
+                          title=False)
+    assert notes.title == "## v1.5.0 (2024-10-01)"
+    assert not notes.text.startswith("## v1.5.0")
+    assert notes.text.lstrip().startswith("### New Features")

@@ -1,0 +1,117 @@
+"""Versions: parsing, the bump the fragment types ask for, pre-releases, never backwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relbot.config import Component, load_config
+from relbot.errors import UsageError, VersionError
+from relbot.fragments import Fragment
+from relbot.versions import (
+    Version,
+    bumped,
+    next_version,
+    parse_version,
+    prerelease,
+    require_forward,
+    versions_from_tags,
+)
+
+
+@pytest.fixture
+def component(tmp_path: Path) -> Component:
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "c"\n')
+    (tmp_path / "relbot.toml").write_text(
+        '[[component]]\nbump = { BREAKING = "major", feature = "minor" }\n'
+        'tag_format = "operator/v{version}"\n')
+    return load_config(tmp_path).component(None)
+
+
+def frag(type_: str) -> Fragment:
+    return Fragment(Path(f"1.{type_}"), f"1.{type_}", "", "1", type_, 0, "text")
+
+
+@pytest.mark.parametrize(
+    ("types", "expected"),
+    [
+        (["fix"], "8.0.3"),
+        (["chore", "docs"], "8.0.3"),
+        (["fix", "feature"], "8.1.0"),
+        (["feature", "BREAKING", "fix"], "9.0.0"),
+    ],
+)
+def test_highest_bump_wins(component: Component, types: list[str], expected: str) -> None:
+    """BREAKING -> major, feature -> minor, anything else -> patch; the highest one counts."""
+    result = next_version(component, Version.parse("8.0.2"), [frag(t) for t in types])
+    assert str(result) == expected
+
+
+def test_no_fragments_no_version(component: Component) -> None:
+    """Without fragments there is nothing to release: a clear usage error."""
+    with pytest.raises(UsageError, match="no pending fragments"):
+        next_version(component, Version.parse("1.0.0"), [])
+
+
+def test_hotfix_is_patch(component: Component) -> None:
+    """A hotfix release bumps patch, whatever the fragment types."""
+    assert str(next_version(component, Version.parse("8.1.0"), [frag("feature")],
+                            hotfix=True)) == "8.1.1"
+
+
+@pytest.mark.parametrize("text", ["8.1.0", "v8.1.0", " V8.1.0\n"])
+def test_leading_v_accepted(text: str) -> None:
+    """A version is accepted with or without a leading v."""
+    assert parse_version(text) == Version(8, 1, 0)
+
+
+@pytest.mark.parametrize("text", ["8.1", "eight", "8.1.0.0", ""])
+def test_bad_version(text: str) -> None:
+    """Anything that is not semver is refused with the value quoted."""
+    with pytest.raises(VersionError, match="is not a semantic version"):
+        parse_version(text)
+
+
+def test_prerelease_numbering() -> None:
+    """--pre rc counts from the existing rc tags of the same final version."""
+    existing = [Version.parse(v) for v in ["8.2.0-rc.1", "8.2.0-rc.2", "8.1.0-rc.7", "8.2.0"]]
+    assert str(prerelease(Version.parse("8.2.0"), "rc", existing)) == "8.2.0-rc.3"
+    assert str(prerelease(Version.parse("8.3.0"), "rc", existing)) == "8.3.0-rc.1"
+    with pytest.raises(UsageError):
+        prerelease(Version.parse("8.3.0"), "1", existing)
+
+
+def test_tags_of_the_component(component: Component) -> None:
+    """Only tags in the component's format count, pre-releases included."""
+    found = versions_from_tags(component, ["operator/v1.2.0", "v9.9.9", "operator/v1.3.0-rc.1",
+                                           "operator/vX"])
+    assert [str(v) for v in found] == ["1.2.0", "1.3.0-rc.1"]
+
+
+def test_backwards_refused() -> None:
+    """A release may not go back to or below the current version."""
+    with pytest.raises(VersionError, match="never go backwards"):
+        require_forward(Version.parse("8.1.0"), Version.parse("8.0.9"))
+    with pytest.raises(VersionError):
+        require_forward(Version.parse("8.1.0"), Version.parse("8.1.0"))
+
+
+versions = st.builds(Version, st.integers(0, 50), st.integers(0, 50), st.integers(0, 50))
+
+
+@given(current=versions, bump=st.sampled_from(["major", "minor", "patch"]))
+def test_next_version_is_monotonic(current: Version, bump: str) -> None:
+    """Whatever the bump, the next version comes strictly after the current one."""
+    assert bumped(current, bump) > current
+
+
+@given(current=versions, pre=st.integers(1, 5), bump=st.sampled_from(["major", "minor",
+                                                                       "patch"]))
+def test_prerelease_then_final_moves_forward(current: Version, pre: int, bump: str) -> None:
+    """A pre-release sorts before its final version, and both after the current one."""
+    final = bumped(current, bump)
+    rc = final.replace(prerelease=f"rc.{pre}")
+    assert current < rc < final
