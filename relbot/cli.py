@@ -189,6 +189,68 @@ def init(root: Path, preset: str, force: bool) -> None:
         click.echo(f"wrote {name}")
 
 
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print plan, version and notes; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--version", "version_text", metavar="V", help="Release this version.")
+@click.option("--pre", metavar="TOKEN", help="A pre-release such as rc: X.Y.Z-rc.N.")
+@click.option("--hotfix", is_flag=True, help="A patch release from the hotfix fragments, "
+              "on a release branch.")
+@click.option("--date", callback=_date_option, metavar="YYYY-MM-DD",
+              help="Release date (default: today).")
+@click.option("--no-push", is_flag=True, help="Stop after the tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@relbot_command()
+def cut(root: Path, component_name: str | None, dry_run: bool, yes: bool,
+        version_text: str | None, pre: str | None, hotfix: bool, date: str, no_push: bool,
+        as_json: bool) -> None:
+    """Cut a release: version, changelog, commit, tag, push, forge release."""
+    import json
+
+    from relbot.errors import UsageError
+    from relbot.forge import NoForge
+    from relbot.forge.factory import make_forge
+    from relbot.project import Project
+    from relbot.release import CutOptions, execute, plan_release
+
+    project = Project(root, component_name)
+    forge = NoForge() if no_push else make_forge(project.config, project.component)
+    options = CutOptions(date=date, version=version_text, pre=pre, hotfix=hotfix,
+                         push=not no_push)
+    plan = plan_release(project, options, forge)
+    out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps({**plan.as_dict(), "dry_run": True}, indent=2))
+        else:
+            out(plan.describe())
+            out("")
+            out(plan.notes.text.rstrip("\n"))
+        return
+    if plan.complete:
+        out(f"{plan.tag} is already released completely; nothing to do.")
+        if as_json:
+            click.echo(json.dumps({**plan.as_dict(), "steps_done": []}, indent=2))
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not a terminal, so relbot cannot ask: pass --yes to cut "
+                             "without confirmation (or --dry-run to look first).")
+        click.echo(plan.describe())
+        click.echo("")
+        click.echo(plan.notes.text.rstrip("\n"))
+        click.confirm(f"\nRelease {plan.tag}?", abort=True)
+    result = execute(plan, project, forge,
+                     lambda step: out(f"done: {step.title} ({step.detail})"))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    out(f"released {plan.tag} ({result.commit[:12]})"
+        + (f": {result.release_url}" if result.release_url else ""))
+    if "push" not in result.done and not plan.prerelease and no_push:
+        out("not pushed (--no-push): `relbot cut` again pushes it.")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="relbot")

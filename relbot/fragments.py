@@ -9,18 +9,23 @@ followed, and nothing larger than the limit is read.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from relbot.config import Component, did_you_mean, rel
 from relbot.errors import FragmentError, UsageError
 from relbot.findings import Finding, errors
-from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+from relbot.towncrier_settings import TowncrierSettings
+
+if TYPE_CHECKING:
+    from relbot.git import GitRepo, TreeEntry
 
 PLACEHOLDER = "x"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -110,59 +115,92 @@ def scan(
     component: Component,
     root: Path,
     directory: Path | None = None,
+    *,
+    tree: tuple[GitRepo, str] | None = None,
 ) -> FragmentSet:
-    """Read every pending fragment of ``directory`` (default: towncrier's directory)."""
+    """Read every pending fragment of ``directory`` (default: towncrier's directory).
+
+    With ``tree=(git, rev)`` the fragments are read from that commit instead of
+    the work tree: a resumed release renders the notes of the fragments its
+    release commit removed.
+    """
     top = settings.directory if directory is None else directory
     fragments: list[Fragment] = []
     findings: list[Finding] = []
     for section, section_dir in settings.section_directories(top):
-        _scan_directory(settings, component, root, section, section_dir, fragments, findings)
+        if tree is None:
+            if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
+                findings.append(Finding(rel(section_dir, root), "outside-repository",
+                                        "the fragments directory is a link or lies outside "
+                                        "the repository; it is not read"))
+                continue
+            entries = _work_tree_entries(section_dir)
+        else:
+            entries = _tree_entries(tree[0], tree[1], rel(section_dir, root))
+        _scan_entries(settings, component, root, section, section_dir, entries, fragments,
+                      findings)
     return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
-
-
-def load_fragments(
-    component: Component, root: Path, *, hotfix: bool = False
-) -> tuple[TowncrierSettings, FragmentSet]:
-    """The component's towncrier settings and its pending (or hotfix) fragments."""
-    settings = load_towncrier_settings(component.towncrier_config, root)
-    directory = component.hotfix_directory if hotfix else None
-    return settings, scan(settings, component, root, directory)
 
 
 def _order(fragment: Fragment) -> tuple[str, str, int, str]:
     return (fragment.section, fragment.type, fragment.counter, fragment.relpath)
 
 
-def _scan_directory(
+@dataclass(frozen=True)
+class _Entry:
+    """A directory entry, from the work tree or from a commit, and how to read it."""
+
+    name: str
+    is_dir: bool
+    load: Callable[[int], str]
+
+
+def _work_tree_entries(directory: Path) -> list[_Entry]:
+    try:
+        listing = sorted(os.scandir(directory), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [
+        _Entry(entry.name, entry.is_dir(follow_symlinks=False),
+               functools.partial(read_text, directory / entry.name))
+        for entry in listing
+    ]
+
+
+def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
+    def loader(entry: TreeEntry) -> Callable[[int], str]:
+        def load(limit: int) -> str:
+            if entry.is_symlink:
+                raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
+                                     "commit the text itself", "symlink")
+            if not entry.is_regular:
+                raise UnsafeFragment("is not a regular file", "not-a-file")
+            if entry.size > limit:
+                raise UnsafeFragment(f"is {entry.size} bytes, larger than the limit of "
+                                     f"{limit} bytes (max_fragment_bytes)", "too-large")
+            return decode(git.read_blob(entry.oid), limit)
+        return load
+
+    return [_Entry(e.name, e.kind == "tree", loader(e))
+            for e in sorted(git.ls_tree(rev, directory), key=lambda e: e.name)]
+
+
+def _scan_entries(
     settings: TowncrierSettings,
     component: Component,
     root: Path,
     section: str,
     directory: Path,
+    entries: list[_Entry],
     fragments: list[Fragment],
     findings: list[Finding],
 ) -> None:
-    if directory.is_symlink() or not directory.resolve().is_relative_to(root):
-        findings.append(Finding(rel(directory, root), "outside-repository",
-                                "the fragments directory is a link or lies outside the "
-                                "repository; it is not read"))
-        return
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except FileNotFoundError:
-        return
-    except NotADirectoryError:
-        findings.append(Finding(rel(directory, root), "not-a-directory",
-                                "the fragments directory is not a directory"))
-        return
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
     for entry in entries:
         name = entry.name
         relpath = rel(directory / name, root)
-        if is_ignored(name, settings):
-            continue
-        if entry.is_dir(follow_symlinks=False):
+        if is_ignored(name, settings) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
         if _CONTROL.search(name):
             findings.append(Finding(repr(relpath)[1:-1], "bad-name",
@@ -177,7 +215,7 @@ def _scan_directory(
             findings.append(Finding(relpath, "bad-number", problem))
             continue
         try:
-            text = read_text(directory / name, component.max_fragment_bytes)
+            text = entry.load(component.max_fragment_bytes)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
             continue
@@ -255,6 +293,11 @@ def read_text(path: Path, limit: int) -> str:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise UnsafeFragment("is not a regular file", "not-a-file")
         data = handle.read(limit + 1)
+    return decode(data, limit)
+
+
+def decode(data: bytes, limit: int) -> str:
+    """Fragment bytes as text: bounded, no NUL bytes, strict UTF-8."""
     if len(data) > limit:
         raise UnsafeFragment(f"is larger than the limit of {limit} bytes "
                              "(max_fragment_bytes)", "too-large")

@@ -111,22 +111,25 @@ def render(
 
 
 def write_changelog(
-    component: Component, settings: TowncrierSettings, notes: Notes
+    component: Component, settings: TowncrierSettings, notes: Notes, directory: Path
 ) -> Path:
-    """Insert ``notes`` into the changelog with towncrier's writer; returns the file."""
+    """Insert ``notes`` into the changelog below ``directory`` with towncrier's writer.
+
+    ``directory`` is a scratch copy during a release, so the work tree only
+    changes when the release commit is checked out, all at once.
+    """
     from towncrier._writer import append_to_newsfile
 
     config = _towncrier_config(component, settings)
-    filename = config.filename
     if config.single_file is False:
         raise ConfigError(f"{settings.config_file.name}: single_file = false is not "
                           "supported by relbot cut; keep one changelog file.")
     try:
-        append_to_newsfile(str(settings.base_directory), filename, config.start_string,
+        append_to_newsfile(str(directory), config.filename, config.start_string,
                            notes.title, notes.text, single_file=True)
     except ValueError as exc:
-        raise ConfigError(f"{filename}: {exc}") from None
-    return settings.base_directory / str(filename)
+        raise ConfigError(f"{config.filename}: {exc}") from None
+    return directory / str(config.filename)
 
 
 def changelog_path(component: Component, settings: TowncrierSettings) -> Path:

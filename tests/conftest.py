@@ -132,8 +132,8 @@ def yaook_like_files(version: str = "8.0.2") -> dict[str, str]:
     from relbot.presets import YAOOK_K8S
 
     return {
-        "relbot.toml": YAOOK_K8S.relbot_toml.replace('policies = ["kubernetes"]',
-                                                     "policies = []"),
+        "relbot.toml": YAOOK_K8S.relbot_toml.replace('policies = ["kubernetes"]', "policies = []")
+        .replace('forge = "gitlab"', 'forge = "none"'),
         "towncrier.toml": YAOOK_K8S.towncrier_toml,
         "version": version + "\n",
         "CHANGELOG.rst": "Releasenotes\n============\n\n.. towncrier release notes start\n",

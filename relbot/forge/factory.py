@@ -1,0 +1,15 @@
+"""Choosing the forge from the configuration."""
+
+from __future__ import annotations
+
+from relbot.config import Component, Config
+from relbot.forge import Forge, NoForge
+
+
+def make_forge(config: Config, component: Component) -> Forge:
+    """The forge ``config`` asks for (GitLab is imported only when configured)."""
+    if config.forge == "none":
+        return NoForge()
+    from relbot.forge.gitlab import gitlab_forge_for_release
+
+    return gitlab_forge_for_release(config, component)
