@@ -251,6 +251,52 @@ def cut(root: Path, component_name: str | None, dry_run: bool, yes: bool,
         out("not pushed (--no-push): `relbot cut` again pushes it.")
 
 
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Build the demo in this new directory and keep it (default: a temporary "
+                   "directory, removed afterwards).")
+@click.option("--date", callback=_date_option, metavar="YYYY-MM-DD",
+              help="Release date (default: today).")
+@relbot_command(component=False)
+def demo(root: Path, keep: Path | None, date: str) -> None:
+    """Show relbot's job on a throwaway Yaook/K8s-like repository with a local remote."""
+    from relbot.demo import run_demo, workspace
+
+    with workspace(keep) as base:
+        run_demo(base, click.echo, date)
+
+
+@cli.group()
+def mr() -> None:
+    """Merge-request pipeline commands."""
+
+
+@mr.command("check")
+@click.option("--fix", is_flag=True, help="Rename this MR's x.* fragments to its number, "
+              "commit and push (same-project MRs only).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JUnit report for GitLab's MR widget.")
+@click.option("--no-comment", is_flag=True, help="Do not comment on the MR.")
+@click.option("--iid", type=int, help="MR number (default: CI_MERGE_REQUEST_IID).")
+@click.option("--base", metavar="REV", help="Base commit (default: "
+              "CI_MERGE_REQUEST_DIFF_BASE_SHA).")
+@relbot_command()
+def mr_check(root: Path, component_name: str | None, fix: bool, junit: Path | None,
+             no_comment: bool, iid: int | None, base: str | None) -> None:
+    """Check a merge request and keep relbot's one comment on it up to date."""
+    from relbot.errors import CheckFailed
+    from relbot.mr_command import run_mr_check
+
+    report, comment_status = run_mr_check(root, component_name, fix=fix, junit=junit,
+                                          comment=not no_comment, iid=iid, base=base)
+    click.echo(report.describe())
+    click.echo(comment_status, err=True)
+    if not report.ok:
+        raise CheckFailed(f"merge request !{report.mr.iid} has "
+                          f"{len([f for f in report.findings if f.severity == 'error'])} "
+                          "problem(s).")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="relbot")

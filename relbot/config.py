@@ -53,6 +53,9 @@ TOP_OPTIONS: tuple[Option, ...] = (
            default=30),
     Option("no_changelog_label", "str", "MR label that exempts a merge request from "
            "needing a fragment.", default="no-changelog"),
+    Option("fragment_free_paths", "list[str]", "Glob patterns of paths whose changes need "
+           "no fragment (an MR that changes only these passes without one), e.g. "
+           "`[\".gitlab-ci.yml\", \"docs/*\"]`.", default=[]),
 )
 
 COMPONENT_OPTIONS: tuple[Option, ...] = (
@@ -134,6 +137,7 @@ class Config:
     gitlab_token_env: str
     gitlab_timeout: int
     no_changelog_label: str
+    fragment_free_paths: list[str]
     components: tuple[Component, ...] = field(default_factory=tuple)
 
     @property

@@ -285,13 +285,14 @@ class GitRepo:
         """Remove a local tag."""
         self.run("tag", "-d", tag)
 
-    def push_atomic(self, refspecs: list[str], remote: str = REMOTE) -> PushResult:
+    def push_atomic(self, refspecs: list[str], remote: str = REMOTE,
+                    env: Mapping[str, str] | None = None) -> PushResult:
         """``git push --atomic``: all refs move, or none; the refusal is reported, not raised."""
         import subprocess
 
         proc = subprocess.run(["git", "push", "--atomic", "--porcelain", remote, *refspecs],
                               cwd=self.root, capture_output=True, text=True, check=False,
-                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
         rejected = tuple(line.split("\t")[1].split(":")[-1] for line in proc.stdout.splitlines()
                          if line.startswith("!") and "\t" in line)
         text = mask((proc.stderr + proc.stdout).strip())

@@ -256,7 +256,9 @@ def test_two_cuts_racing(repo: Repo, tmp_path: Path) -> None:
     second = repo.clone(tmp_path / "second")
     procs = [subprocess.Popen([sys.executable, "-m", "relbot", "cut", "--yes"],
                               cwd=r.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for r in (repo, second)]
+                              text=True, env={**os.environ, "GIT_COMMITTER_NAME": who,
+                                              "GIT_AUTHOR_NAME": who})
+             for r, who in ((repo, "Maintainer A"), (second, "Maintainer B"))]
     results = [(p.wait(), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 1], results

@@ -35,6 +35,73 @@ class Forge(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Note:
+    """relbot's comment on a merge request: the first note of a resolvable thread."""
+
+    id: int
+    discussion_id: str
+    body: str
+    author_id: int
+    resolved: bool = False
+
+
+class MergeRequestNotes(Protocol):
+    """What relbot needs from a forge to keep one comment on a merge request."""
+
+    def bot_user_id(self) -> int | None:
+        """The id of the user the token belongs to; ``None`` when it cannot post."""
+        ...
+
+    def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
+        """relbot's note: it carries ``marker`` and was written by ``author_id``."""
+        ...
+
+    def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
+        """Start relbot's thread; after a transient failure, look it up before retrying."""
+        ...
+
+    def update_note(self, iid: int, note: Note, body: str) -> Note:
+        """Rewrite the note's text."""
+        ...
+
+    def set_resolved(self, iid: int, note: Note, resolved: bool) -> None:
+        """Resolve or reopen relbot's thread."""
+        ...
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    """What happened to the bot comment."""
+
+    action: str  # "created", "updated", "unchanged"
+    note: Note
+
+
+def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str,
+                   ok: bool) -> CommentOutcome | None:
+    """Create relbot's one note on the MR, or rewrite it in place; resolve it when all is well.
+
+    Returns ``None`` when the token cannot post (a CI job token in a fork pipeline).
+    """
+    author = forge.bot_user_id()
+    if author is None:
+        return None
+    note = forge.find_note(iid, marker, author)
+    if note is None:
+        note = forge.create_note(iid, body, marker=marker, author_id=author)
+        action = "created"
+    elif note.body != body:
+        note = forge.update_note(iid, note, body)
+        action = "updated"
+    else:
+        action = "unchanged"
+    if note.resolved != ok:
+        forge.set_resolved(iid, note, ok)
+        note = Note(note.id, note.discussion_id, note.body, note.author_id, ok)
+    return CommentOutcome(action, note)
+
+
 class NoForge:
     """``forge = "none"``: releases are git tags only; nothing is published."""
 

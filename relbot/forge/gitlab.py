@@ -1,4 +1,4 @@
-"""GitLab through python-gitlab: releases now, merge-request notes in ``relbot.forge.mr``.
+"""GitLab through python-gitlab: releases of ``relbot cut``, the note of ``relbot mr check``.
 
 Reads are retried on transient failures (5xx, timeouts, resets); creates are
 never retried blindly: after a failure relbot looks the object up first,
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from relbot.config import Component, Config
 from relbot.errors import ConfigError, ForgeError
-from relbot.forge import Release
+from relbot.forge import Note, Release
 from relbot.secrets import mask, register
 
 if TYPE_CHECKING:
@@ -254,3 +254,110 @@ def _release(obj: Any) -> Release:
     links = attrs.get("_links") or {}
     return Release(attrs.get("tag_name", ""), attrs.get("name") or "",
                    attrs.get("description") or "", links.get("self"))
+
+
+class GitLabMergeRequests:
+    """relbot's thread on merge requests of one project (discussions API).
+
+    A discussion rather than a plain note, so that it can be resolved: a
+    project that requires resolved threads cannot merge past a failing check.
+    """
+
+    def __init__(self, connection: Connection, project: str | int) -> None:
+        self.connection = connection
+        self.project_ref = project
+        self._gl: gitlab.Gitlab | None = None
+
+    @property
+    def gl(self) -> gitlab.Gitlab:
+        """The client (built on first use)."""
+        if self._gl is None:
+            self._gl = client(self.connection)
+        return self._gl
+
+    def _mr(self, iid: int) -> Any:
+        return self.gl.projects.get(self.project_ref, lazy=True).mergerequests.get(
+            iid, lazy=True)
+
+    def bot_user_id(self) -> int | None:
+        """The token's user; ``None`` without an access token (job tokens cannot post)."""
+        if not self.connection.has_api_token:
+            return None
+        timeout = self.connection.timeout
+
+        def auth() -> int:
+            self.gl.auth()
+            assert self.gl.user is not None  # noqa: S101 - auth() sets it or raises
+            return int(self.gl.user.id)
+
+        return guarded("looking up the token's user", timeout, auth)
+
+    def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
+        """The first note of a thread that carries ``marker`` and is by ``author_id``."""
+        timeout = self.connection.timeout
+
+        def search() -> Note | None:
+            for discussion in self._mr(iid).discussions.list(iter=True, per_page=100):
+                notes = discussion.attributes.get("notes") or []
+                if not notes:
+                    continue
+                first = notes[0]
+                if first.get("system") or (first.get("author") or {}).get("id") != author_id:
+                    continue
+                if marker in (first.get("body") or ""):
+                    return _note(discussion.id, first)
+            return None
+
+        return guarded(f"searching the notes of !{iid}", timeout, search)
+
+    def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
+        """Start relbot's thread; a transient failure is followed by a look-up, not a retry."""
+        timeout = self.connection.timeout
+
+        def create() -> Note:
+            discussion = self._mr(iid).discussions.create({"body": body},
+                                                          retry_transient_errors=False)
+            return _note(discussion.id, discussion.attributes["notes"][0])
+
+        return create_once(f"commenting on !{iid}", timeout, create,
+                           lambda: self.find_note(iid, marker, author_id))
+
+    def update_note(self, iid: int, note: Note, body: str) -> Note:
+        """Rewrite relbot's note in place (PUT is idempotent, so it may be retried)."""
+        timeout = self.connection.timeout
+
+        def update() -> Note:
+            discussion = self._mr(iid).discussions.get(note.discussion_id, lazy=True)
+            discussion.notes.update(note.id, {"body": body}, retry_transient_errors=True,
+                                    max_retries=READ_RETRIES)
+            return Note(note.id, note.discussion_id, body, note.author_id, note.resolved)
+
+        return guarded(f"updating the note on !{iid}", timeout, update)
+
+    def set_resolved(self, iid: int, note: Note, resolved: bool) -> None:
+        """Resolve relbot's thread when all is well, reopen it when not."""
+        timeout = self.connection.timeout
+
+        def update() -> None:
+            self._mr(iid).discussions.update(note.discussion_id, {"resolved": resolved},
+                                             retry_transient_errors=True,
+                                             max_retries=READ_RETRIES)
+
+        guarded(f"resolving the note on !{iid}", timeout, update)
+
+
+def _note(discussion_id: str, data: dict[str, Any]) -> Note:
+    return Note(int(data["id"]), str(discussion_id), data.get("body") or "",
+                int((data.get("author") or {}).get("id") or 0), bool(data.get("resolved")))
+
+
+def gitlab_merge_requests(config: Config, project: str | None = None) -> GitLabMergeRequests:
+    """The MR side of GitLab for the MR check (project from CI when not given)."""
+    connection = connection_from(config)
+    ref = project or config.gitlab_project or os.environ.get("CI_MERGE_REQUEST_PROJECT_ID") \
+        or os.environ.get("CI_PROJECT_ID")
+    if not ref:
+        raise ConfigError(f"{config.source_name}: the MR's project is unknown: run in a "
+                          "merge-request pipeline (CI_MERGE_REQUEST_PROJECT_ID) or set "
+                          "gitlab_project.")
+    return GitLabMergeRequests(connection, ref)

@@ -1,0 +1,61 @@
+"""The bot comment on a merge request: one note, rewritten on every pipeline.
+
+The hidden marker finds the note again (together with the bot user's id, so
+a human who pastes the marker does not capture relbot's note). Everything
+that comes from the merge request (file names, fragment text, messages that
+quote them) goes through ``relbot.markdown_safety``.
+"""
+
+from __future__ import annotations
+
+from relbot import markdown_safety as safe
+from relbot.mr import Check, ComponentReport, MrReport
+
+MARKER = "<!-- relbot:mr-check -->"
+
+
+def render_comment(report: MrReport) -> str:
+    """The Markdown body of the bot note."""
+    failing = [f for f in report.findings if f.severity == "error"]
+    if report.ok:
+        lines = [MARKER, "### :white_check_mark: relbot: release notes and policies are in "
+                 "order"]
+    else:
+        lines = [MARKER, f"### :x: relbot: {len(failing)} problem(s) to fix before merging"]
+    for component in report.components:
+        lines += ["", *_component(component, len(report.components) > 1)]
+    if report.notices:
+        lines += ["", *(f"- {safe.text(n)}" for n in report.notices)]
+    head = report.head[:12] if report.head else "HEAD"
+    lines += ["", f"<sub>relbot checked {safe.code_span(head)} of "
+                  f"{safe.text('!' + str(report.mr.iid))}. This note is updated on every "
+                  "pipeline.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def _component(component: ComponentReport, several: bool) -> list[str]:
+    lines = [f"#### {safe.text(component.component)}"] if several else []
+    lines += ["| check | result |", "| --- | --- |"]
+    lines += [_row(check) for check in component.checks]
+    problems = [f for check in component.checks for f in check.findings]
+    if problems:
+        lines += ["", "**What to fix**", ""]
+        for finding in problems:
+            where = safe.code_span(finding.path) + ": " if finding.path else ""
+            level = "" if finding.severity == "error" else f"{finding.severity}: "
+            lines.append(f"- {where}{level}{safe.text(finding.message)} "
+                         f"({safe.code_span(finding.rule)})")
+    if component.next_version:
+        lines += ["", f"**If this merged now:** {safe.text(component.current_version or '?')} "
+                      f"→ **{safe.text(component.next_version)}**"]
+    if component.notes_md:
+        lines += ["", "<details><summary>Release notes preview</summary>", "",
+                  safe.code_block(component.notes_md, "markdown"), "", "</details>"]
+    return lines
+
+
+def _row(check: Check) -> str:
+    mark = ":white_check_mark:" if check.ok else ":x:"
+    summary = check.summary
+    shown = safe.code_span(summary) if "/" in summary or "." in summary else safe.text(summary)
+    return f"| {safe.text(check.name)} | {mark} {shown} |"

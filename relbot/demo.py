@@ -1,0 +1,108 @@
+"""``relbot demo``: relbot's whole job on a throwaway Yaook/K8s-like repository.
+
+It builds a repository with the yaook-k8s preset and a local bare remote,
+lets three merge requests add fragments, then checks, previews and cuts the
+release, and shows what reached the remote. Everything happens in a temporary
+directory; nothing outside it is touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from relbot.forge import NoForge
+from relbot.fragments import new_fragment
+from relbot.presets import YAOOK_K8S
+from relbot.project import Project
+from relbot.release import CutOptions, execute, plan_release
+
+MERGE_REQUESTS = (
+    (1501, "feature", "Calico can announce the service cluster IP range to external "
+                      "peers (``announce_service_ips``)."),
+    (1502, "fix", "``upgrade.sh`` installs the prerequisites again before it upgrades."),
+    (1503, "chore", "Bump the Nix flake inputs."),
+)
+
+
+@contextmanager
+def workspace(keep: Path | None) -> Iterator[Path]:
+    """A fresh directory for the demo: ``keep`` if given, else a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=False)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="relbot-demo-") as tmp:
+        yield Path(tmp)
+
+
+def build_repository(base: Path) -> tuple[Path, Path]:
+    """A Yaook/K8s-like repository at 8.0.2 with a bare remote; returns (work, remote)."""
+    import git
+
+    remote = base / "remote.git"
+    work = base / "k8s"
+    git.Repo.init(remote, bare=True, initial_branch="main")
+    repo = git.Repo.init(work, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "Demo Maintainer")
+        writer.set_value("user", "email", "maintainer@demo.invalid")
+    files = {
+        "relbot.toml": YAOOK_K8S.relbot_toml.replace('forge = "gitlab"', 'forge = "none"'),
+        "towncrier.toml": YAOOK_K8S.towncrier_toml,
+        "version": "8.0.2\n",
+        "CHANGELOG.rst": "Releasenotes\n============\n\n.. towncrier release notes start\n",
+        "templates/config.template.toml": '[kubernetes]\nversion = "1.30.5"\n',
+        "docs/_releasenotes/.gitignore": "!.gitignore\n",
+        "docs/_releasenotes/hotfix/.gitignore": "!.gitignore\n",
+    }
+    for name, text in files.items():
+        path = work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    repo.git.add(A=True)
+    repo.git.commit(m="Yaook/K8s-like repository at v8.0.2")
+    repo.git.tag("v8.0.2")
+    repo.create_remote("origin", str(remote))
+    repo.git.push("origin", "main", "v8.0.2")
+    repo.git.remote("set-head", "origin", "main")
+    return work, remote
+
+
+def run_demo(base: Path, say: Callable[[str], None], date: str) -> None:
+    """Play the demo in ``base``, narrating through ``say``."""
+    import git
+
+    work, remote = build_repository(base)
+    say(f"A Yaook/K8s-like repository at v8.0.2: {work}")
+    say(f"  its remote (a bare repository): {remote}\n")
+    project = Project(work)
+    repo = git.Repo(work)
+    for number, kind, text in MERGE_REQUESTS:
+        path = new_fragment(project.settings, work, kind, text, mr=number)
+        repo.git.add(str(path))
+        repo.git.commit(m=f"Merge request !{number}")
+        say(f"$ relbot fragment new --mr {number} {kind} '…'   -> {path.relative_to(work)}")
+    repo.git.push("origin", "main")
+
+    found = project.fragments()
+    say(f"\n$ relbot fragment lint\n  {len(found.fragments)} fragment(s) ok"
+        if found.ok else "\nfragment lint found problems")
+    say(f"\n$ relbot next-version\n  {project.next_version(found)}")
+
+    say("\n$ relbot cut --yes")
+    plan = plan_release(project, CutOptions(date=date), NoForge())
+    say("  " + plan.describe().replace("\n", "\n  "))
+    result = execute(plan, project, NoForge(),
+                     lambda step: say(f"  done: {step.title}"))
+    say(f"\nReleased {plan.tag} at {result.commit[:12]}. The release notes "
+        f"(CHANGELOG.rst and the tag message):\n")
+    say(plan.notes.text.rstrip("\n"))
+    say("\nWhat the remote holds now:")
+    for ref in git.Repo(remote).git.for_each_ref(format="%(refname) %(objectname:short) "
+                                                 "%(subject)").splitlines():
+        say(f"  {ref}")
+    say("\nAs Markdown, for the GitLab Release:\n")
+    say(plan.release_notes.text.strip("\n"))
