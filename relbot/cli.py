@@ -199,56 +199,36 @@ def init(root: Path, preset: str, force: bool) -> None:
 @click.option("--date", callback=_date_option, metavar="YYYY-MM-DD",
               help="Release date (default: today).")
 @click.option("--no-push", is_flag=True, help="Stop after the tag.")
+@click.option("--all", "all_components", is_flag=True,
+              help="Release every component that has pending fragments, in order.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @relbot_command()
 def cut(root: Path, component_name: str | None, dry_run: bool, yes: bool,
         version_text: str | None, pre: str | None, hotfix: bool, date: str, no_push: bool,
-        as_json: bool) -> None:
+        all_components: bool, as_json: bool) -> None:
     """Cut a release: version, changelog, commit, tag, push, forge release."""
-    import json
+    from relbot.cut_command import run_cut
 
-    from relbot.errors import UsageError
-    from relbot.forge import NoForge
-    from relbot.forge.factory import make_forge
-    from relbot.project import Project
-    from relbot.release import CutOptions, execute, plan_release
-
-    project = Project(root, component_name)
-    forge = NoForge() if no_push else make_forge(project.config, project.component)
-    options = CutOptions(date=date, version=version_text, pre=pre, hotfix=hotfix,
-                         push=not no_push)
-    plan = plan_release(project, options, forge)
     out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
-    if dry_run:
-        if as_json:
-            click.echo(json.dumps({**plan.as_dict(), "dry_run": True}, indent=2))
-        else:
-            out(plan.describe())
-            out("")
-            out(plan.notes.text.rstrip("\n"))
-        return
-    if plan.complete:
-        out(f"{plan.tag} is already released completely; nothing to do.")
-        if as_json:
-            click.echo(json.dumps({**plan.as_dict(), "steps_done": []}, indent=2))
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("not a terminal, so relbot cannot ask: pass --yes to cut "
-                             "without confirmation (or --dry-run to look first).")
-        click.echo(plan.describe())
-        click.echo("")
-        click.echo(plan.notes.text.rstrip("\n"))
-        click.confirm(f"\nRelease {plan.tag}?", abort=True)
-    result = execute(plan, project, forge,
-                     lambda step: out(f"done: {step.title} ({step.detail})"))
+    confirm = None if yes else _confirm
+    data = run_cut(root, component_name, all_components=all_components, dry_run=dry_run,
+                   confirm=confirm, say=out, date=date, version=version_text, pre=pre,
+                   hotfix=hotfix, push=not no_push)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    out(f"released {plan.tag} ({result.commit[:12]})"
-        + (f": {result.release_url}" if result.release_url else ""))
-    if "push" not in result.done and not plan.prerelease and no_push:
-        out("not pushed (--no-push): `relbot cut` again pushes it.")
+        import json
+
+        click.echo(json.dumps(data, indent=2))
+
+
+def _confirm(description: str) -> bool:
+    """Show the plan and ask; without a terminal there is no one to ask."""
+    from relbot.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError("not a terminal, so relbot cannot ask: pass --yes to cut "
+                         "without confirmation (or --dry-run to look first).")
+    click.echo(description)
+    return click.confirm("\nGo ahead?", default=False)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ repository is as before and the user can pull and run again.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -49,6 +50,10 @@ STEP_TITLES = {
     "push": "atomic push of branch and tag",
     "publish": "forge release with the notes as Markdown",
 }
+
+
+class NothingToRelease(ReleaseRefused):
+    """No pending fragments: for one component a refusal, for ``--all`` a skip."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,7 @@ def _require_fragments(project: Project, found: FragmentSet, hotfix: bool) -> No
     if not found.fragments:
         where = rel(found.directory, project.root)
         kind = "hotfix fragments" if hotfix else "pending fragments"
-        raise ReleaseRefused(f"there are no {kind} in {where}: nothing to release.")
+        raise NothingToRelease(f"there are no {kind} in {where}: nothing to release.")
     placeholders = [f.relpath for f in found.fragments if f.is_placeholder]
     if placeholders:
         raise ReleaseRefused(f"{placeholders[0]} still has the placeholder number 'x'; "
@@ -617,3 +622,47 @@ def _undo(plan: ReleasePlan, git: GitRepo, commit: str) -> bool:
     git.move_branch(plan.branch, parent, commit)
     git.checkout_tree(commit, parent)
     return True
+
+
+@dataclass(frozen=True)
+class ComponentOutcome:
+    """What ``cut --all`` did for one component."""
+
+    component: str
+    plan: ReleasePlan | None
+    result: ReleaseResult | None
+    skipped: str | None = None
+
+
+def release_all(
+    projects: Sequence[Project],
+    options: CutOptions,
+    forge_for: Callable[[Project], Forge],
+    *,
+    dry_run: bool,
+    report: Callable[[ReleasePlan, Step], None] = lambda plan, step: None,
+) -> list[ComponentOutcome]:
+    """Release every component with pending fragments, one after the other.
+
+    Each release is whole before the next starts, so a crash between two
+    components leaves finished releases and untouched ones, and a rerun
+    skips the finished ones and picks up where it stopped.
+    """
+    outcomes = []
+    for project in projects:
+        forge = forge_for(project)
+        try:
+            plan = plan_release(project, options, forge)
+        except NothingToRelease as exc:
+            outcomes.append(ComponentOutcome(project.component.name, None, None, str(exc)))
+            continue
+        if plan.complete:
+            outcomes.append(ComponentOutcome(project.component.name, plan, None,
+                                             f"{plan.tag} is already released completely"))
+            continue
+        if dry_run:
+            outcomes.append(ComponentOutcome(project.component.name, plan, None))
+            continue
+        result = execute(plan, project, forge, functools.partial(report, plan))
+        outcomes.append(ComponentOutcome(project.component.name, plan, result))
+    return outcomes

@@ -297,7 +297,7 @@ class GitLabMergeRequests:
         timeout = self.connection.timeout
 
         def search() -> Note | None:
-            for discussion in self._mr(iid).discussions.list(iter=True, per_page=100):
+            for discussion in self._mr(iid).discussions.list(iterator=True, per_page=100):
                 notes = discussion.attributes.get("notes") or []
                 if not notes:
                     continue

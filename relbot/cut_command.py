@@ -1,0 +1,108 @@
+"""``relbot cut`` from end to end: plan, show, confirm, execute, for one or all components.
+
+The CLI gives it a way to talk (``say``) and to ask (``confirm``); it returns
+the JSON-ready result, so ``--json`` prints exactly what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from relbot.config import load_config
+from relbot.errors import ReleaseRefused, UsageError
+from relbot.forge import Forge, NoForge
+from relbot.project import Project
+from relbot.release import CutOptions, ReleasePlan, Step, execute, plan_release, release_all
+
+
+def run_cut(
+    root: Path,
+    component: str | None,
+    *,
+    all_components: bool,
+    dry_run: bool,
+    confirm: Callable[[str], bool] | None,
+    say: Callable[[str], None],
+    date: str,
+    version: str | None,
+    pre: str | None,
+    hotfix: bool,
+    push: bool,
+) -> dict[str, Any]:
+    """Cut the release(s); returns what happened as JSON-ready data."""
+    config = load_config(root.resolve())
+    options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push)
+
+    def forge_for(project: Project) -> Forge:
+        if not push:
+            return NoForge()  # --no-push stops after the tag: nothing to publish
+        from relbot.forge.factory import make_forge
+
+        return make_forge(config, project.component)
+
+    if all_components:
+        if component:
+            raise UsageError("--all releases every component; it does not go with "
+                             "--component.")
+        if version:
+            raise UsageError("--version names one component's version; it does not go with "
+                             "--all.")
+        projects = [Project(root, c.name, config) for c in config.components]
+        return _all(projects, options, forge_for, dry_run, confirm, say)
+
+    project = Project(root, component, config)
+    forge = forge_for(project)
+    plan = plan_release(project, options, forge)
+    if dry_run:
+        say(plan.describe())
+        say("")
+        say(plan.notes.text.rstrip("\n"))
+        return {**plan.as_dict(), "dry_run": True}
+    if plan.complete:
+        say(f"{plan.tag} is already released completely; nothing to do.")
+        return {**plan.as_dict(), "steps_done": []}
+    if confirm is not None and not confirm(plan.describe() + "\n\n"
+                                           + plan.notes.text.rstrip("\n")):
+        raise ReleaseRefused("cancelled; nothing was changed.")
+    result = execute(plan, project, forge, lambda step: say(_done(step)))
+    say(f"released {plan.tag} ({result.commit[:12]})"
+        + (f": {result.release_url}" if result.release_url else ""))
+    if not push:
+        say("not pushed (--no-push): `relbot cut` again pushes it.")
+    return result.as_dict()
+
+
+def _done(step: Step) -> str:
+    return f"done: {step.title} ({step.detail})"
+
+
+def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Project], Forge],
+         dry_run: bool, confirm: Callable[[str], bool] | None,
+         say: Callable[[str], None]) -> dict[str, Any]:
+    if not dry_run and confirm is not None:
+        preview = release_all(projects, options, forge_for, dry_run=True)
+        text = "\n\n".join(o.plan.describe() for o in preview if o.plan and not o.skipped)
+        if not text:
+            say("no component has anything to release.")
+            return {"components": []}
+        if not confirm(text):
+            raise ReleaseRefused("cancelled; nothing was changed.")
+
+    def report(plan: ReleasePlan, step: Step) -> None:
+        say(f"{plan.component}: {_done(step)}")
+
+    outcomes = release_all(projects, options, forge_for, dry_run=dry_run, report=report)
+    data: list[dict[str, object]] = []
+    for outcome in outcomes:
+        if outcome.skipped:
+            say(f"{outcome.component}: skipped: {outcome.skipped}")
+            data.append({"component": outcome.component, "skipped": outcome.skipped})
+        elif outcome.result is None and outcome.plan is not None:
+            say(outcome.plan.describe())
+            data.append({**outcome.plan.as_dict(), "dry_run": True})
+        elif outcome.result is not None:
+            say(f"{outcome.component}: released {outcome.result.plan.tag}")
+            data.append(outcome.result.as_dict())
+    return {"components": data}
