@@ -14,7 +14,6 @@ from typing import Any
 import gitlab
 import pytest
 import requests
-from conftest import git, make_repo
 from gitlab.v4.objects import Project as GlProject
 from gitlab.v4.objects import ProjectMergeRequest
 
@@ -26,6 +25,7 @@ from relbot.gitlab_standin import (
     documented_source,
 )
 from relbot.gitlab_standin.documented import EXAMPLES
+from tests.conftest import git, make_repo
 
 PROJECT = Path(__file__).resolve().parent.parent
 
