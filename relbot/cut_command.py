@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from relbot.config import load_config
-from relbot.errors import ReleaseRefused, UsageError
-from relbot.forge import Forge, NoForge
+from relbot.errors import ConfigError, ReleaseRefused, UsageError
+from relbot.forge import Forge, NoForge, UnavailableForge
 from relbot.project import Project
 from relbot.release import CutOptions, ReleasePlan, Step, execute, plan_release, release_all
 
@@ -40,7 +40,12 @@ def run_cut(
             return NoForge()  # --no-push stops after the tag: nothing to publish
         from relbot.forge.factory import make_forge
 
-        return make_forge(config, project.component)
+        try:
+            return make_forge(config, project.component)
+        except ConfigError as exc:
+            if not dry_run:
+                raise  # refuse before anything changes, not at the last step
+            return UnavailableForge(config.forge, str(exc))
 
     if all_components:
         if component:

@@ -169,22 +169,36 @@ def get_preset(name: str) -> Preset:
 
 
 def apply_preset(root: Path, name: str, *, force: bool = False) -> list[str]:
-    """Write the preset's files into ``root``; returns what was written."""
+    """Write the preset's files into ``root``; returns what was written.
+
+    A project that already configures towncrier keeps its configuration:
+    with ``[tool.towncrier]`` in pyproject.toml and no towncrier.toml, relbot
+    is pointed at pyproject.toml instead of getting a second towncrier file.
+    A missing version file starts at the newest release tag, else 0.0.0.
+    """
     preset = get_preset(name)
     target = root / "relbot.toml"
     if target.exists() and not force:
         raise UsageError(f"{target.name} already exists; nothing was written "
                          "(use --force to replace it).")
     written = []
-    target.write_text(preset.relbot_toml, encoding="utf-8")
-    written.append("relbot.toml")
+    relbot_toml = preset.relbot_toml
     towncrier = root / "towncrier.toml"
-    if not towncrier.exists():
+    existing: Path | None = towncrier if towncrier.exists() else None
+    if existing is None and _pyproject_has_towncrier(root / "pyproject.toml"):
+        existing = root / "pyproject.toml"
+        relbot_toml = relbot_toml.replace('towncrier_config = "towncrier.toml"',
+                                          'towncrier_config = "pyproject.toml"')
+    if existing is None:
         towncrier.write_text(preset.towncrier_toml, encoding="utf-8")
         written.append("towncrier.toml")
+    else:
+        relbot_toml = _bump_for_declared_types(relbot_toml, existing, root)
+    target.write_text(relbot_toml, encoding="utf-8")
+    written.insert(0, "relbot.toml")
     version = root / preset.version_file
     if not version.exists():
-        version.write_text(preset.version + "\n", encoding="utf-8")
+        version.write_text(_latest_tag_version(root) + "\n", encoding="utf-8")
         written.append(preset.version_file)
     for directory in preset.gitignore_dirs:
         keep = root / directory / ".gitignore"
@@ -193,3 +207,48 @@ def apply_preset(root: Path, name: str, *, force: bool = False) -> list[str]:
             keep.write_text("!.gitignore\n", encoding="utf-8")
             written.append(f"{directory}/.gitignore")
     return written
+
+
+MAJOR_TYPES = ("BREAKING", "breaking", "major")
+MINOR_TYPES = ("feature", "features", "added", "feat")
+
+
+def _bump_for_declared_types(relbot_toml: str, towncrier_config: Path, root: Path) -> str:
+    """The preset's bump line, rewritten for the types the project's towncrier declares."""
+    import re
+
+    from relbot.towncrier_settings import load_towncrier_settings
+
+    types = load_towncrier_settings(towncrier_config, root).types
+    bumps = [f'{name} = "major"' for name in MAJOR_TYPES if name in types]
+    bumps += [f'{name} = "minor"' for name in MINOR_TYPES if name in types]
+    line = "bump = { " + ", ".join(bumps) + " }" if bumps else "bump = {}"
+    return re.sub(r"^bump = .*$", line, relbot_toml, count=1, flags=re.MULTILINE)
+
+
+def _pyproject_has_towncrier(path: Path) -> bool:
+    from relbot.config import read_toml
+
+    return path.is_file() and "towncrier" in read_toml(path).get("tool", {})
+
+
+def _latest_tag_version(root: Path) -> str:
+    """The newest ``vX.Y.Z`` tag's version, for a project that tagged releases before."""
+    if not (root / ".git").exists():
+        return "0.0.0"
+    from relbot.errors import GitError
+    from relbot.git import GitRepo
+    from relbot.versions import Version
+
+    try:
+        tags = GitRepo(root).tags("v[0-9]*")
+    except GitError:
+        return "0.0.0"
+    versions = []
+    for tag in tags:
+        try:
+            versions.append(Version.parse(tag[1:]))
+        except ValueError:
+            continue
+    finals = [v for v in versions if not v.prerelease]
+    return str(max(finals, default=Version(0, 0, 0)))

@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING
 
 from relbot.config import Component, Config, load_config
 from relbot.fragments import FragmentSet, scan
-from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+from relbot.towncrier_settings import (
+    TowncrierSettings,
+    check_type_names,
+    load_towncrier_settings,
+)
 from relbot.versions import Version, current_version, next_version
 
 if TYPE_CHECKING:
@@ -32,8 +36,11 @@ class Project:
 
     @cached_property
     def settings(self) -> TowncrierSettings:
-        """The component's towncrier settings (discovery part)."""
-        return load_towncrier_settings(self.component.towncrier_config, self.root)
+        """The component's towncrier settings (discovery part); ``bump`` must name its types."""
+        settings = load_towncrier_settings(self.component.towncrier_config, self.root)
+        check_type_names(settings, list(self.component.bump),
+                         f"{self.config.source_name}: component {self.component.name!r}: bump")
+        return settings
 
     @cached_property
     def git(self) -> GitRepo | None:

@@ -82,6 +82,9 @@ def test_fragment_new_with_editor(repo: Path, monkeypatch: pytest.MonkeyPatch,
         (lambda r: (r / "towncrier.toml").unlink(), ["next-version"], 2,
          "relbot: relbot.toml: component 'app': towncrier_config is not set and neither "
          "towncrier.toml nor pyproject.toml exists."),
+        (lambda r: (r / "relbot.toml").write_text(RELBOT + 'bump = { feture = "minor" }\n'),
+         ["next-version"], 2, "relbot: relbot.toml: component 'app': bump names fragment type "
+         "'feture', which towncrier.toml does not declare (did you mean 'feature'?)."),
         (lambda r: (r / "VERSION").write_text("eight\n"), ["next-version"], 2,
          "relbot: version file VERSION holds 'eight' is not a semantic version"),
         (lambda r: (r / "VERSION").write_bytes(b"\xff\xfe"), ["next-version"], 2,

@@ -114,3 +114,25 @@ class NoForge:
     def ensure_release(self, tag: str, name: str, description: str) -> Release:
         """Nothing to publish: the tag is the release."""
         return Release(tag, name, description)
+
+
+class UnavailableForge:
+    """A configured forge that cannot be reached from here (no token, no URL).
+
+    A dry run still shows the publish step, with the reason it would fail; a
+    real run never gets this far, it refuses before changing anything.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    def get_release(self, tag: str) -> Release | None:
+        """Unknown: treated as not yet published."""
+        return None
+
+    def ensure_release(self, tag: str, name: str, description: str) -> Release:
+        """Cannot publish: says why."""
+        from relbot.errors import ConfigError
+
+        raise ConfigError(self.reason)
