@@ -356,17 +356,25 @@ def _formats(fmt: str, **fields: object) -> bool:
     return True
 
 
+MAX_TOML_BYTES = 1024 * 1024
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file, turning syntax and I/O errors into one ConfigError."""
+    """Read a TOML file (at most 1 MiB), turning every failure into one ConfigError."""
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name} is not valid TOML: {exc}.") from None
+            data = handle.read(MAX_TOML_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path.name} cannot be read: {exc.strerror}.") from None
-
-
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(f"{path.name} is larger than {MAX_TOML_BYTES // 1024} KiB; that is "
+                          "no configuration file relbot reads.")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name} is not UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}.") from None
 
 def _key(prefix: str, key: str) -> str:
     return f"{prefix[1:-1]}.{key}" if prefix else key

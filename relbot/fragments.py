@@ -232,6 +232,12 @@ def _scan_entries(
                                     f"({issue}.{parsed.type}.N)"))
             continue
         seen[key] = relpath
+        if settings.start_string and settings.start_string.strip() in text:
+            findings.append(Finding(relpath, "start-marker",
+                                    "the fragment holds the changelog's start marker "
+                                    f"{settings.start_string.strip()!r}, which would move "
+                                    "where towncrier inserts the next releases"))
+            continue
         fragments.append(Fragment(directory / name, relpath, section, issue, parsed.type,
                                   counter, text))
 

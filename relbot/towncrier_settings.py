@@ -55,6 +55,7 @@ class TowncrierSettings:
     filename: str
     markdown: bool
     issue_pattern: str
+    start_string: str
 
     def section_directories(self, directory: Path | None = None) -> list[tuple[str, Path]]:
         """(section name, directory) pairs below ``directory`` (default: the fragments dir)."""
@@ -127,6 +128,9 @@ def load_towncrier_settings(config_file: Path, root: Path) -> TowncrierSettings:
         filename=filename,
         markdown=markdown,
         issue_pattern=text("issue_pattern", ""),
+        start_string=text("start_string", "") or (
+            "<!-- towncrier release notes start -->\n" if filename.endswith(".md")
+            else ".. towncrier release notes start\n"),
     )
 
 

@@ -65,6 +65,7 @@ def test_types_and_directory_match_towncrier(tmp_path: Path, name: str) -> None:
     assert ours.directory == (tmp_path / theirs.directory).resolve()
     assert dict(ours.sections) == dict(theirs.sections)
     assert ours.orphan_prefix == theirs.orphan_prefix
+    assert ours.start_string == theirs.start_string
     assert set(i.lower() for i in (theirs.ignore or [])) <= set(ours.ignore)
     template = theirs.template[1] if isinstance(theirs.template, tuple) else theirs.template
     assert ours.markdown == template.endswith(".md")
