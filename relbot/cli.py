@@ -189,6 +189,33 @@ def init(root: Path, preset: str, force: bool) -> None:
         click.echo(f"wrote {name}")
 
 
+@cli.group()
+def policy() -> None:
+    """Check declared versions against the policies, find upgrade paths, print matrices."""
+
+
+@policy.command("path")
+@click.argument("subject")
+@click.argument("start", metavar="FROM")
+@click.argument("goal", metavar="TO")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as a JSON object.")
+@relbot_command(component=False)
+def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) -> None:
+    """Print the shortest allowed upgrade path of SUBJECT from FROM to TO; exit 1 if none."""
+    import json
+
+    from relbot.errors import CheckFailed
+    from relbot.policy.upgrade import upgrade_path
+
+    answer = upgrade_path(root, subject, start, goal)
+    if as_json:
+        click.echo(json.dumps(answer.as_json(), indent=2))
+    elif answer.found:
+        click.echo(answer.text())
+    if not answer.found:
+        raise CheckFailed(answer.reason)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="relbot")
