@@ -194,6 +194,28 @@ def policy() -> None:
     """Check declared versions against the policies, find upgrade paths, print matrices."""
 
 
+@policy.command("check")
+@click.option("--base", metavar="REV", help="Also check the change since REV: upgrades in "
+              "allowed steps, removals announced by a fragment.")
+@relbot_command()
+def policy_check(root: Path, component_name: str | None, base: str | None) -> None:
+    """Check the declared versions against the component's policies; exit 1 on errors."""
+    from relbot.errors import CheckFailed
+    from relbot.findings import errors
+    from relbot.policy.check import check_policies
+    from relbot.project import Project
+
+    project = Project(root, component_name)
+    pending = project.fragments().fragments if base is not None else ()
+    findings = check_policies(project, base, pending)
+    for finding in findings:
+        click.echo(str(finding))
+    bad = errors(findings)
+    if bad:
+        raise CheckFailed(f"{len(bad)} policy problem(s) in {project.component.name}.")
+    click.echo(f"policies of {project.component.name} ok.", err=True)
+
+
 @policy.command("path")
 @click.argument("subject")
 @click.argument("start", metavar="FROM")

@@ -71,6 +71,11 @@ default_bump = "patch"
 hotfix_directory = "docs/_releasenotes/hotfix"
 release_branch_format = "release/v{major}.{minor}"
 policies = ["kubernetes"]
+# Where Yaook/K8s declares the Kubernetes version a new cluster gets; `relbot policy
+# check` holds it to the Kubernetes support window (docs/policies.md).
+probes = [
+    { policy = "kubernetes", file = "templates/config.template.toml", key = "kubernetes.version" },
+]
 ''',
     towncrier_toml='''\
 [tool.towncrier]
