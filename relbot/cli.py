@@ -238,6 +238,19 @@ def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) 
         raise CheckFailed(answer.reason)
 
 
+@policy.command("show")
+@click.argument("subjects", nargs=-1, metavar="[SUBJECT]...")
+@click.option("--format", "fmt", type=click.Choice(["md", "rst", "json"]), default="md",
+              show_default=True, help="Markup of the matrix.")
+@relbot_command()
+def policy_show(root: Path, component_name: str | None, subjects: tuple[str, ...],
+                fmt: str) -> None:
+    """Print the support matrix of SUBJECTs, or of the component's policies."""
+    from relbot.policy.show import show
+
+    click.echo(show(root, component_name, subjects, fmt).rstrip("\n"))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="relbot")
