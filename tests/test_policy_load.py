@@ -11,7 +11,7 @@ import pytest
 from conftest import PROJECT, run
 
 from relbot.config import load_config
-from relbot.errors import ConfigError, PolicyError, UsageError
+from relbot.errors import ConfigError, PolicyError
 from relbot.policy import files, load
 from relbot.policy.model import SupportWindow, UpgradeGraph
 
@@ -140,7 +140,7 @@ def test_repository_file_overrides_the_shipped_one(tmp_path: Path) -> None:
 
 def test_unknown_policy_name_suggests(tmp_path: Path) -> None:
     """A misspelt policy name is refused with the closest known name."""
-    with pytest.raises(UsageError, match=r"no policy 'kubernets' \(did you mean 'kubernetes'\?\)"):
+    with pytest.raises(PolicyError, match=r"no policy 'kubernets' \(did you mean 'kubernetes'\?\)"):
         load.load("kubernets", tmp_path)
 
 
@@ -315,3 +315,14 @@ def test_probes_option_must_be_a_list_of_tables(tmp_path: Path) -> None:
     root = _component_config(tmp_path, 'probes = ["templates/config.template.toml"]\n')
     with pytest.raises(ConfigError, match="probes must be a list of tables"):
         load_config(root)
+
+
+def test_window_entries_know_the_line_of_their_versions(tmp_path: Path) -> None:
+    """Each entry records the line of its `versions` key, not of a comment quoting it."""
+    policy = load.load("kubernetes", tmp_path)
+    assert isinstance(policy, SupportWindow)
+    lines = (PROJECT / "policies" / "kubernetes.toml").read_text(encoding="utf-8").splitlines()
+    assert any('"==1.33.*"' in line and line.startswith("#") for line in lines)
+    for entry in policy.entries:
+        assert entry.line is not None
+        assert lines[entry.line - 1] == f'versions = "{entry.text}"'

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from relbot.config import did_you_mean
-from relbot.errors import PolicyError, UsageError
+from relbot.errors import PolicyError
 
 POLICY_DIR = "policies"
 MAX_POLICY_BYTES = 1024 * 1024
@@ -49,7 +49,7 @@ def find(entry: str, root: Path, where: str = "") -> PolicyFile:
     if is_path(entry):
         return read_repository_file(root, entry, prefix)
     if not _NAME.fullmatch(entry):
-        raise UsageError(f"{prefix}{entry!r} is neither a policy name (like kubernetes) nor "
+        raise PolicyError(f"{prefix}{entry!r} is neither a policy name (like kubernetes) nor "
                          "a path to a .toml file.")
     own = root / POLICY_DIR / f"{entry}.toml"
     if own.exists() or own.is_symlink():
@@ -58,7 +58,7 @@ def find(entry: str, root: Path, where: str = "") -> PolicyFile:
     if shipped is not None:
         return shipped
     names = known_names(root)
-    raise UsageError(f"{prefix}there is no policy {entry!r}" + did_you_mean(entry, names)
+    raise PolicyError(f"{prefix}there is no policy {entry!r}" + did_you_mean(entry, names)
                      + "; known: " + (", ".join(names) or "none") + ".")
 
 
@@ -71,32 +71,60 @@ def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFi
     if not path.resolve().is_relative_to(root):
         raise PolicyError(f"{prefix}policy file {relpath!r} points outside the repository.")
     label = Path(relpath).as_posix()
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         siblings = sorted(p.name for p in path.parent.glob("*.toml")) if path.parent.is_dir() \
             else []
         raise PolicyError(f"{prefix}policy file {label} does not exist"
-                          + did_you_mean(path.name, siblings) + ".") from None
-    except OSError as exc:
-        raise PolicyError(f"{prefix}policy file {label} cannot be read: {exc.strerror}.") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise PolicyError(f"{label} is a symbolic link; relbot reads policy files only as "
-                          "regular files.")
-    if not stat.S_ISREG(info.st_mode):
-        raise PolicyError(f"{label} is not a regular file.")
-    check_size(label, info.st_size)
+                          + did_you_mean(path.name, siblings) + ".")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise PolicyError(f"{label} cannot be read: {exc.strerror}.") from None
-    check_size(label, len(data))
+        data = read_regular(path, MAX_POLICY_BYTES, "policy files")
+    except NotReadable as exc:
+        if exc.size is not None:
+            check_size(label, exc.size)
+        raise PolicyError(f"{label} {exc.reason}.") from None
     return PolicyFile(path.stem, label, label, data)
 
 
+class NotReadable(Exception):
+    """A file relbot will not or cannot read: ``reason`` completes "FILE ...", and
+    ``size`` is set when the file is too large (callers word that themselves)."""
+
+    def __init__(self, reason: str, size: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.size = size
+
+
+def read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file, never through a link, refusing more than ``limit``.
+
+    Policy files and probed files may come from a merge request (a fork): a link
+    could point anywhere on the runner, and a huge file could exhaust it.
+    ``what`` names the files in messages (``policy files``).
+    """
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise NotReadable(f"cannot be read: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise NotReadable(f"is a symbolic link; relbot does not read {what} through links")
+    if not stat.S_ISREG(info.st_mode):
+        raise NotReadable("is not a regular file")
+    if info.st_size > limit:
+        raise NotReadable("is too large", info.st_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise NotReadable(f"cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise NotReadable("is too large", len(data))
+    return data
+
+
 def check_size(label: str, size: int) -> None:
-    """Refuse a policy file larger than :data:`MAX_POLICY_BYTES`."""
+    """Refuse a policy file larger than :data:`MAX_POLICY_BYTES` (for files read from git)."""
     if size > MAX_POLICY_BYTES:
         raise PolicyError(f"{label} is {size} bytes long; a policy file may hold at most "
                           f"{MAX_POLICY_BYTES} bytes (1 MiB).")
@@ -134,11 +162,8 @@ def _shipped_directories() -> list[Path]:
     """The wheel's ``relbot/_shipped_policies``, else the source checkout's ``policies``."""
     import relbot
 
-    found = []
     packaged = resources.files("relbot").joinpath("_shipped_policies")
     if packaged.is_dir():
-        found.append(Path(str(packaged)))
+        return [Path(str(packaged))]
     checkout = Path(relbot.__file__).resolve().parent.parent / POLICY_DIR
-    if checkout.is_dir():
-        found.append(checkout)
-    return found[:1]
+    return [checkout] if checkout.is_dir() else []

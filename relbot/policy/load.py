@@ -223,9 +223,10 @@ def _no_overlap(entries: Sequence[WindowEntry], where: str) -> None:
 
 
 def _line_of(text: str, value: str) -> int | None:
-    """The first line holding ``value`` in quotes (for findings about a window entry)."""
+    """The line of ``versions = "VALUE"`` (for findings about a window entry)."""
+    pattern = re.compile(r"""^\s*versions\s*=\s*["']""" + re.escape(value) + """["']""")
     for number, line in enumerate(text.splitlines(), start=1):
-        if f'"{value}"' in line or f"'{value}'" in line:
+        if pattern.match(line):
             return number
     return None
 

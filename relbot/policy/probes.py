@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from relbot.findings import Finding
+from relbot.policy.files import NotReadable, read_regular
 from relbot.policy.model import Probe
 
 if TYPE_CHECKING:
@@ -88,19 +88,11 @@ class WorkTree:
             raise Unreadable("probe-unreadable", "lies outside the repository (through a "
                                                  "linked directory)")
         try:
-            info = os.lstat(path)
-        except OSError as exc:
-            raise Unreadable("probe-unreadable", f"cannot be read: {exc.strerror}") from None
-        if stat.S_ISLNK(info.st_mode):
-            raise Unreadable("probe-unreadable", "is a symbolic link; relbot does not read "
-                                                 "probed files through links")
-        if not stat.S_ISREG(info.st_mode):
-            raise Unreadable("probe-unreadable", "is not a regular file")
-        _check_size(info.st_size)
-        with path.open("rb") as handle:
-            data = handle.read(MAX_PROBED_BYTES + 1)
-        _check_size(len(data))
-        return _decode(data)
+            return _decode(read_regular(path, MAX_PROBED_BYTES, "probed files"))
+        except NotReadable as exc:
+            if exc.size is not None:
+                _check_size(exc.size)
+            raise Unreadable("probe-unreadable", exc.reason) from None
 
 
 class GitTree:
