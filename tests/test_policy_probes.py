@@ -9,15 +9,8 @@ from conftest import make_repo
 
 from relbot.git import GitRepo
 from relbot.policy.model import Probe
-from relbot.policy.probes import (
-    MAX_PROBED_BYTES,
-    Declared,
-    GitTree,
-    WorkTree,
-    glob_regex,
-    literal_prefix,
-    read_probe,
-)
+from relbot.policy.probes import Declared, read_probe
+from relbot.policy.trees import MAX_PROBED_BYTES, GitTree, WorkTree, glob_regex, literal_prefix
 
 # Shaped like Yaook/K8s's templates/config.template.toml: other tables have a `version`
 # too, and comments mention the key, so a naive search would find the wrong line.

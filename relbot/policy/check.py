@@ -29,7 +29,8 @@ from relbot.policy.model import (
     UpgradeGraph,
     parse_version,
 )
-from relbot.policy.probes import Declared, GitTree, Tree, WorkTree, read_probe
+from relbot.policy.probes import Declared, read_probe
+from relbot.policy.trees import GitTree, Tree, WorkTree
 
 if TYPE_CHECKING:
     from relbot.fragments import Fragment

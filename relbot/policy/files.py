@@ -50,7 +50,7 @@ def find(entry: str, root: Path, where: str = "") -> PolicyFile:
         return read_repository_file(root, entry, prefix)
     if not _NAME.fullmatch(entry):
         raise PolicyError(f"{prefix}{entry!r} is neither a policy name (like kubernetes) nor "
-                         "a path to a .toml file.")
+                          "a path to a .toml file.")
     own = root / POLICY_DIR / f"{entry}.toml"
     if own.exists() or own.is_symlink():
         return read_repository_file(root, f"{POLICY_DIR}/{entry}.toml", prefix)
@@ -59,7 +59,7 @@ def find(entry: str, root: Path, where: str = "") -> PolicyFile:
         return shipped
     names = known_names(root)
     raise PolicyError(f"{prefix}there is no policy {entry!r}" + did_you_mean(entry, names)
-                     + "; known: " + (", ".join(names) or "none") + ".")
+                      + "; known: " + (", ".join(names) or "none") + ".")
 
 
 def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFile:

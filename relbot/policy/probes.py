@@ -6,142 +6,30 @@ expression with a ``version`` group. A value that is a list declares several
 versions (``supported_k8s_versions``); a single value is one setting, whose
 change between two revisions is an upgrade.
 
-Probes read the work tree or, for ``--base``, a git revision, through the same
-small :class:`Tree` interface. Files may come from a merge request: links,
-non-regular files and files larger than :data:`MAX_PROBED_BYTES` are reported,
-never read. Line numbers come from YAML's own node marks, from the match
-offset for patterns, and from a light text search for TOML and JSON (the key
-path's parts in order, then the value).
+Probes read a :class:`~relbot.policy.trees.Tree`: the work tree or, for
+``--base``, a git revision. Line numbers come from YAML's own node marks, from
+the match offset for patterns, and from a light text search for TOML and JSON
+(the key path's parts in order, then the value).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from relbot.findings import Finding
-from relbot.policy.files import NotReadable, read_regular
 from relbot.policy.model import Probe
+from relbot.policy.trees import Tree, Unreadable, matching
 
 if TYPE_CHECKING:
     import yaml
 
-    from relbot.git import GitRepo
-
-MAX_PROBED_BYTES = 1024 * 1024
 _FORMATS = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
-
-
-class Unreadable(Exception):
-    """A probed file that relbot will not or cannot read, and the finding's rule."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-
-
-class Tree(Protocol):
-    """Files of one state of the repository: the work tree or a git revision."""
-
-    label: str
-
-    def files(self, prefix: str) -> list[str]:
-        """Repository-relative POSIX paths of the files below ``prefix`` (``""``: all)."""
-        ...
-
-    def read(self, relpath: str) -> str:
-        """The text of a regular file; raises :class:`Unreadable`."""
-        ...
-
-
-class WorkTree:
-    """The files on disk, as the next commit would see them."""
-
-    label = "the work tree"
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def files(self, prefix: str) -> list[str]:
-        """Every file below ``prefix``, never descending into ``.git`` or linked directories."""
-        top = self.root / prefix if prefix else self.root
-        if top.is_file() or top.is_symlink():
-            return [prefix]
-        found: list[str] = []
-        for directory, dirs, names in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != ".git")
-            base = Path(directory).relative_to(self.root)
-            found.extend((base / name).as_posix() for name in sorted(names))
-        return found
-
-    def read(self, relpath: str) -> str:
-        """Read a regular file inside the repository, at most :data:`MAX_PROBED_BYTES`."""
-        path = self.root / relpath
-        if not path.parent.resolve().is_relative_to(self.root):
-            raise Unreadable("probe-unreadable", "lies outside the repository (through a "
-                                                 "linked directory)")
-        try:
-            return _decode(read_regular(path, MAX_PROBED_BYTES, "probed files"))
-        except NotReadable as exc:
-            if exc.size is not None:
-                _check_size(exc.size)
-            raise Unreadable("probe-unreadable", exc.reason) from None
-
-
-class GitTree:
-    """The files of a git revision (``--base``), read with ``git ls-tree`` and ``cat-file``."""
-
-    def __init__(self, git: GitRepo, rev: str) -> None:
-        self.git = git
-        self.rev = rev
-        self.label = rev
-        self._entries: dict[str, tuple[str, str]] = {}
-
-    def files(self, prefix: str) -> list[str]:
-        """Every file of the revision below ``prefix``."""
-        args = ["ls-tree", "-r", "-z", "--full-tree", self.rev]
-        if prefix:
-            args += ["--", prefix]
-        found = []
-        for record in self.git.run(*args, strip=False).split("\0"):
-            meta, _, path = record.partition("\t")
-            if not path:
-                continue
-            mode, kind, sha = meta.split()
-            if kind == "blob":
-                self._entries[path] = (mode, sha)
-                found.append(path)
-        return found
-
-    def read(self, relpath: str) -> str:
-        """The text of a file of the revision (after :meth:`files` listed it)."""
-        mode, sha = self._entries[relpath]
-        if mode == "120000":
-            raise Unreadable("probe-unreadable", "is a symbolic link; relbot does not read "
-                                                 "probed files through links")
-        _check_size(int(self.git.run("cat-file", "-s", sha)))
-        return self.git.run("cat-file", "blob", sha, strip=False)
-
-
-def _check_size(size: int) -> None:
-    if size > MAX_PROBED_BYTES:
-        raise Unreadable("probe-unreadable", f"is {size} bytes long; relbot probes files of at "
-                                             f"most {MAX_PROBED_BYTES} bytes")
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unreadable("probe-unreadable", f"is not UTF-8 text (invalid byte at offset "
-                                             f"{exc.start})") from None
 
 
 @dataclass(frozen=True)
@@ -162,49 +50,6 @@ class Declared:
         return self.path if self.line is None else f"{self.path}:{self.line}"
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A regular expression for a repository glob: ``*`` and ``?`` stay within one
-    directory, ``**/`` spans any number of them, ``[...]`` is a character class."""
-    out = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            out.append("(?:[^/]+/)*")
-            index += 3
-        elif pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            out.append("[^/]")
-            index += 1
-        elif pattern[index] == "[" and "]" in pattern[index + 2:]:
-            end = pattern.index("]", index + 2)
-            body = pattern[index + 1:end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            index = end + 1
-        else:
-            out.append(re.escape(pattern[index]))
-            index += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def literal_prefix(pattern: str) -> str:
-    """The directories of a glob before its first wildcard (where listing may start)."""
-    parts = pattern.split("/")
-    literal = []
-    for part in parts[:-1]:
-        if any(c in part for c in "*?["):
-            break
-        literal.append(part)
-    else:
-        if not any(c in parts[-1] for c in "*?["):
-            return pattern
-    return "/".join(literal)
-
-
 def read_probe(probe: Probe, policy: str, tree: Tree, *,
                require: bool = True) -> tuple[list[Declared], list[Finding]]:
     """The versions ``probe`` finds in ``tree``, and the problems it met.
@@ -212,8 +57,7 @@ def read_probe(probe: Probe, policy: str, tree: Tree, *,
     With ``require`` (the work tree), a required probe that finds nothing is a
     finding; at a base revision the file may simply not have existed yet.
     """
-    matcher = glob_regex(probe.file)
-    paths = [p for p in tree.files(literal_prefix(probe.file)) if matcher.match(p)]
+    paths = matching(tree, probe.file)
     declared: list[Declared] = []
     findings: list[Finding] = []
     for path in paths:
