@@ -199,7 +199,10 @@ def policy() -> None:
               "allowed steps, removals announced by a fragment.")
 @relbot_command()
 def policy_check(root: Path, component_name: str | None, base: str | None) -> None:
-    """Check the declared versions against the component's policies; exit 1 on errors."""
+    """Check declared versions against the policies.
+
+    Exit 1 on errors (printed as file:line: message [rule]); warnings pass.
+    """
     from relbot.errors import CheckFailed
     from relbot.findings import errors
     from relbot.policy.check import check_policies
@@ -223,7 +226,11 @@ def policy_check(root: Path, component_name: str | None, base: str | None) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as a JSON object.")
 @relbot_command(component=False)
 def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) -> None:
-    """Print the shortest allowed upgrade path of SUBJECT from FROM to TO; exit 1 if none."""
+    """Print the shortest allowed upgrade path.
+
+    From release FROM to TO of SUBJECT (a policy name or file), such as
+    `relbot policy path openstack zed 2024.1`; exit 1 with the reason if none.
+    """
     import json
 
     from relbot.errors import CheckFailed
@@ -245,7 +252,10 @@ def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) 
 @relbot_command()
 def policy_show(root: Path, component_name: str | None, subjects: tuple[str, ...],
                 fmt: str) -> None:
-    """Print the support matrix of SUBJECTs, or of the component's policies."""
+    """Print the support matrix.
+
+    Of the named SUBJECTs (policy names or files), else of the component's policies.
+    """
     from relbot.policy.show import show
 
     click.echo(show(root, component_name, subjects, fmt).rstrip("\n"))
