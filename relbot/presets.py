@@ -72,10 +72,13 @@ hotfix_directory = "docs/_releasenotes/hotfix"
 release_branch_format = "release/v{major}.{minor}"
 policies = ["kubernetes"]
 # Where Yaook/K8s declares the Kubernetes version a new cluster gets; `relbot policy
-# check` holds it to the Kubernetes support window (docs/policies.md).
-probes = [
-    { policy = "kubernetes", file = "templates/config.template.toml", key = "kubernetes.version" },
-]
+# check` holds it to the Kubernetes support window (docs/policies.md). Optional, so a
+# checkout without the template still releases; set required = true to insist on it.
+[[component.probes]]
+policy = "kubernetes"
+file = "templates/config.template.toml"
+key = "kubernetes.version"
+required = false
 ''',
     towncrier_toml='''\
 [tool.towncrier]

@@ -347,6 +347,13 @@ def test_yaook_k8s_preset_checks_the_config_template(tmp_path: Path, version: st
         assert result.out.startswith("templates/config.template.toml:5: Kubernetes 1.22.11")
 
 
+def test_yaook_k8s_preset_releases_without_the_template(tmp_path: Path) -> None:
+    """The preset's probe is optional: a checkout without the config template passes."""
+    assert run(["init", "--preset", "yaook-k8s"], cwd=tmp_path).code == 0
+    result = run(["policy", "check"], cwd=tmp_path)
+    assert (result.code, result.out, result.err) == (0, "", "policies of k8s ok.\n")
+
+
 def test_announced_matches_whole_versions_and_names() -> None:
     """1.24 matches v1.24 and 1.24.x but not 1.240 or 11.24; zed matches Zed, not amazed."""
     from relbot.fragments import Fragment
