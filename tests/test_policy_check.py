@@ -354,6 +354,20 @@ def test_yaook_k8s_preset_releases_without_the_template(tmp_path: Path) -> None:
     assert (result.code, result.out, result.err) == (0, "", "policies of k8s ok.\n")
 
 
+def test_yaook_k8s_preset_keeps_appended_keys_in_the_component(tmp_path: Path) -> None:
+    """A key appended to the preset's relbot.toml belongs to the component, not to a probe."""
+    from relbot.config import load_config
+
+    assert run(["init", "--preset", "yaook-k8s"], cwd=tmp_path).code == 0
+    with (tmp_path / "relbot.toml").open("a", encoding="utf-8") as handle:
+        handle.write("create_release_branch = true\n")
+    component = load_config(tmp_path).component(None)
+    assert component.create_release_branch is True
+    assert [dict(p) for p in component.probes] == [
+        {"policy": "kubernetes", "file": "templates/config.template.toml",
+         "key": "kubernetes.version", "required": False}]
+
+
 def test_announced_matches_whole_versions_and_names() -> None:
     """1.24 matches v1.24 and 1.24.x but not 1.240 or 11.24; zed matches Zed, not amazed."""
     from relbot.fragments import Fragment
