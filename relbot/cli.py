@@ -283,6 +283,77 @@ def mr_check(root: Path, component_name: str | None, fix: bool, junit: Path | No
                           f"{len([f for f in report.findings if f.severity == 'error'])} "
                           "problem(s).")
 
+@cli.group()
+def policy() -> None:
+    """Check declared versions against the policies, find upgrade paths, print matrices."""
+
+
+@policy.command("check")
+@click.option("--base", metavar="REV", help="Also check the change since REV: upgrades in "
+              "allowed steps, removals announced by a fragment.")
+@relbot_command()
+def policy_check(root: Path, component_name: str | None, base: str | None) -> None:
+    """Check declared versions against the policies.
+
+    Exit 1 on errors (printed as file:line: message [rule]); warnings pass.
+    """
+    from relbot.errors import CheckFailed
+    from relbot.findings import errors
+    from relbot.policy.check import check_policies
+    from relbot.project import Project
+
+    project = Project(root, component_name)
+    pending = project.fragments().fragments if base is not None else ()
+    findings = check_policies(project, base, pending)
+    for finding in findings:
+        click.echo(str(finding))
+    bad = errors(findings)
+    if bad:
+        raise CheckFailed(f"{len(bad)} policy problem(s) in {project.component.name}.")
+    click.echo(f"policies of {project.component.name} ok.", err=True)
+
+
+@policy.command("path")
+@click.argument("subject")
+@click.argument("start", metavar="FROM")
+@click.argument("goal", metavar="TO")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as a JSON object.")
+@relbot_command(component=False)
+def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) -> None:
+    """Print the shortest allowed upgrade path.
+
+    From release FROM to TO of SUBJECT (a policy name or file), such as
+    `relbot policy path openstack zed 2024.1`; exit 1 with the reason if none.
+    """
+    import json
+
+    from relbot.errors import CheckFailed
+    from relbot.policy.upgrade import upgrade_path
+
+    answer = upgrade_path(root, subject, start, goal)
+    if as_json:
+        click.echo(json.dumps(answer.as_json(), indent=2))
+    elif answer.found:
+        click.echo(answer.text())
+    if not answer.found:
+        raise CheckFailed(answer.reason)
+
+
+@policy.command("show")
+@click.argument("subjects", nargs=-1, metavar="[SUBJECT]...")
+@click.option("--format", "fmt", type=click.Choice(["md", "rst", "json"]), default="md",
+              show_default=True, help="Markup of the matrix.")
+@relbot_command()
+def policy_show(root: Path, component_name: str | None, subjects: tuple[str, ...],
+                fmt: str) -> None:
+    """Print the support matrix.
+
+    Of the named SUBJECTs (policy names or files), else of the component's policies.
+    """
+    from relbot.policy.show import show
+
+    click.echo(show(root, component_name, subjects, fmt).rstrip("\n"))
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -28,7 +28,7 @@ class Option:
     """One configuration key: how to check it and what it means."""
 
     key: str
-    kind: str  # "str", "int", "bool", "list[str]", "table[str]"
+    kind: str  # "str", "int", "bool", "list[str]", "table[str]", "list[table]"
     doc: str
     default: Any = None
     required: bool = False
@@ -83,6 +83,11 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
     Option("policies", "list[str]", "Policy files (repository paths) or names of shipped "
            "policies (`kubernetes`, `openstack`, `ovn`) that gate this component.",
            default=[]),
+    Option("probes", "list[table]", "Where this repository declares versions that a policy "
+           "checks, added to the policy's own probes: tables with `policy` (one of "
+           "`policies`), `file` (a glob) and either `key` (a TOML/YAML/JSON key path) or "
+           "`pattern` (a regular expression with a `version` group); see "
+           "docs/policies.md.", default=[]),
     Option("commit_message", "str", "Message of the release commit; `{version}`, `{tag}` "
            "and `{component}` are filled in.", default="Release {tag}"),
     Option("max_fragment_bytes", "int", "Largest fragment file accepted, in bytes.",
@@ -110,6 +115,7 @@ class Component:
     hotfix_directory: Path | None
     release_branch_format: str
     policies: tuple[str, ...]
+    probes: tuple[Mapping[str, Any], ...]
     commit_message: str
     max_fragment_bytes: int
     notes_supported_versions: bool
@@ -257,6 +263,7 @@ def _parse_component(
     if hotfix is not None:
         values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err)
     values["policies"] = tuple(values["policies"])
+    values["probes"] = tuple(values["probes"])
     values["bump"] = dict(values["bump"])
     return Component(**values)
 
@@ -321,6 +328,7 @@ _KIND_TEXT = {
     "bool": "true or false",
     "list[str]": "a list of strings",
     "table[str]": "a table of strings",
+    "list[table]": "a list of tables",
 }
 
 
@@ -335,6 +343,8 @@ def _has_kind(value: object, kind: str) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "table[str]":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "list[table]":
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     raise AssertionError(kind)
 
 

@@ -50,6 +50,11 @@ def _types(types: tuple[tuple[str, str, bool], ...]) -> str:
     )
 
 
+# One TOML line (inline tables cannot span lines), kept in `probes = [...]` rather than a
+# [[component.probes]] table so that keys appended to the component stay in the component.
+_YAOOK_K8S_PROBE = ('{ policy = "kubernetes", file = "templates/config.template.toml", '
+                    'key = "kubernetes.version", required = false },')
+
 YAOOK_K8S = Preset(
     name="yaook-k8s",
     summary="Yaook/K8s (Tarook): RST changelog, fragments in docs/_releasenotes/, "
@@ -71,6 +76,12 @@ default_bump = "patch"
 hotfix_directory = "docs/_releasenotes/hotfix"
 release_branch_format = "release/v{major}.{minor}"
 policies = ["kubernetes"]
+# Where Yaook/K8s declares the Kubernetes version a new cluster gets; `relbot policy
+# check` holds it to the Kubernetes support window (docs/policies.md). Optional, so a
+# checkout without the template still releases; set required = true to insist on it.
+probes = [
+    ''' + _YAOOK_K8S_PROBE + '''
+]
 ''',
     towncrier_toml='''\
 [tool.towncrier]

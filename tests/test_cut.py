@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REAL_WORLD, Repo, git, make_repo, run, yaook_like_files
+from tests.test_realworld import mr_order_free
 
 FRAGMENTS = "docs/_releasenotes"
 
@@ -339,21 +340,8 @@ def test_real_world_cut(real_world: Path) -> None:
     released = before.replace(marker, marker + section, 1)
     produced = (real_world / "CHANGELOG.rst").read_text(encoding="utf-8")
     assert sorted(produced.splitlines()) == sorted(released.splitlines())
-    assert _without_mr_order(produced) == _without_mr_order(released)
+    assert mr_order_free(produced) == mr_order_free(released)
     assert git(real_world, "status", "--porcelain") == ""
-
-
-def _without_mr_order(text: str) -> list[str]:
-    """Lines in order, except that consecutive entries of one MR are sorted among themselves."""
-    lines = text.splitlines()
-    out: list[str] = []
-    for line in lines:
-        if out and line.startswith("- ") and out[-1].startswith("- ") and \
-                line.rsplit("(", 1)[-1] == out[-1].rsplit("(", 1)[-1]:
-            out[-1:] = sorted([out[-1], line])
-        else:
-            out.append(line)
-    return out
 
 
 def test_repo_fixture_is_shaped_like_yaook(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""JSON Schemas of policy files, shipped as package data so editors can use them too."""
