@@ -19,6 +19,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from relbot.comment import MARKER
+from relbot.forge.gitlab import GitLabMergeRequests
 from relbot.gitlab_standin import GitLabStandIn, MergeRequest, Scenario
 from relbot.gitlab_standin.state import Discussion
 from tests.conftest import Repo, Run, make_repo, run, yaook_like_files
@@ -514,3 +515,18 @@ def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCapt
     _assert_no_secret(secrets, rerun.out, rerun.err, caplog.text, release.description,
                       json.dumps(json.loads(rerun.out)))
 
+
+def test_a_debug_traceback_is_masked(mr: MrRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error whose text quotes the token shows it masked, in --debug's traceback
+    as in the one-line message."""
+    token = cast(mr.standin).bot_token
+
+    def leaky(self: GitLabMergeRequests) -> int | None:
+        raise RuntimeError(f"a library error quoting PRIVATE-TOKEN: {token}")
+
+    monkeypatch.setattr(GitLabMergeRequests, "bot_user_id", leaky)
+    result = mr.check("--debug")
+    assert result.code == 2, result.out + result.err
+    assert "Traceback" in result.err and "RuntimeError" in result.err
+    assert token not in result.err
+    assert "PRIVATE-TOKEN: *****" in result.err
