@@ -22,6 +22,7 @@ from relbot.comment import MARKER
 from relbot.forge.gitlab import GitLabMergeRequests
 from relbot.gitlab_standin import GitLabStandIn, MergeRequest, Scenario
 from relbot.gitlab_standin.state import Discussion
+from tests import mr_comment_example
 from tests.conftest import Repo, Run, make_repo, run, yaook_like_files
 
 FRAGMENTS = "docs/_releasenotes"
@@ -330,6 +331,24 @@ def test_a_malicious_fragment_renders_inert(mr: MrRepo) -> None:
     assert "@all" not in outside
     assert "<details>" in outside and "<table>" in outside  # relbot's own markup still works
     assert result.code in (0, 1)
+
+
+def test_the_comment_reads_well(mr: MrRepo) -> None:
+    """Each fragment file is its own code span, and the notes preview starts with its first
+    heading, not a blank line."""
+    mr.commit({**fragment(), f"{FRAGMENTS}/1.fix.other": "A fixed thing.\n"})
+    result = mr.check()
+    assert result.code == 0, result.out + result.err
+    body = mr.relbot_threads()[0].notes[0].body
+    assert ("| fragment present | :white_check_mark: `docs/_releasenotes/1.feature.thing`, "
+            "`docs/_releasenotes/1.fix.other` |") in body
+    assert "```markdown\n### New Features\n" in body
+
+
+def test_the_comment_example_in_docs_is_current() -> None:
+    """docs/mr-comment-example.md holds what relbot posts today (regenerate it with
+    `python -m tests.mr_comment_example`)."""
+    assert mr_comment_example.main(["--check"]) == 0
 
 
 # -- relbot cut ---------------------------------------------------------------------------
