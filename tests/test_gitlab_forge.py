@@ -504,6 +504,7 @@ def test_mr_check_never_shows_the_token(tmp_path: Path, gitlab_standin: GitLabSt
     junit = (tmp_path / "junit.xml").read_text("utf-8")
     _assert_no_secret([scenario.bot_token, scenario.job_token, WRONG_TOKEN],
                       result.out, result.err, caplog.text, junit, *notes)
+    assert f"127.0.0.1:{gitlab_standin.port}" in caplog.text  # the HTTP client's log is here
     if failure == "wrong-token":
         assert "GitLab refused the token" in result.err
 
@@ -521,6 +522,7 @@ def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCapt
     failed = release_repo.cut("--debug", "--json")
     secrets = [scenario.bot_token, WRONG_TOKEN]
     _assert_no_secret(secrets, failed.out, failed.err, caplog.text)
+    assert f"127.0.0.1:{release_repo.standin.port}" in caplog.text  # HTTP client's log
     if failure != "502-after-commit":
         assert failed.code == 1, failed.out + failed.err
         assert "Traceback" in failed.err  # --debug shows it, masked
