@@ -30,11 +30,11 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _traceback() -> None:
-    """The current traceback (--debug), secrets masked like every other output."""
+def _print_traceback() -> None:
+    """The current exception's traceback for --debug, with secrets masked like every message."""
     from relbot.secrets import mask
 
-    click.echo(mask(traceback.format_exc()), err=True)
+    click.echo(mask(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 def relbot_command(*, component: bool = True) -> Callable[[F], F]:
@@ -51,13 +51,13 @@ def relbot_command(*, component: bool = True) -> Callable[[F], F]:
                 return func(*args, root=directory, **kwargs)
             except RelbotError as exc:
                 if debug:
-                    _traceback()
+                    _print_traceback()
                 _fail(str(exc), exc.exit_code)
             except KeyboardInterrupt:
                 _fail("interrupted; a rerun of the same command finishes what was started.", 1)
             except Exception as exc:  # the last line of defence: no traceback
                 if debug:
-                    _traceback()
+                    _print_traceback()
                 _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
                       "details, and please report it).", 2)
             return None

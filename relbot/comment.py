@@ -50,12 +50,16 @@ def _component(component: ComponentReport, several: bool) -> list[str]:
                       f"→ **{safe.text(component.next_version)}**"]
     if component.notes_md:
         lines += ["", "<details><summary>Release notes preview</summary>", "",
-                  safe.code_block(component.notes_md, "markdown"), "", "</details>"]
+                  safe.code_block(component.notes_md.strip("\n"), "markdown"), "",
+                  "</details>"]
     return lines
 
 
 def _row(check: Check) -> str:
     mark = ":white_check_mark:" if check.ok else ":x:"
     summary = check.summary
-    shown = safe.code_span(summary) if "/" in summary or "." in summary else safe.text(summary)
+    if "/" in summary or "." in summary:  # file names: each in its own code span
+        shown = ", ".join(safe.code_span(part) for part in summary.split(", "))
+    else:
+        shown = safe.text(summary)
     return f"| {safe.text(check.name)} | {mark} {shown} |"

@@ -351,6 +351,273 @@ def test_concurrent_note_creation_is_consistent(gitlab_standin: GitLabStandIn) -
     assert len(gitlab_standin.notes(cast(gitlab_standin).mr)) == 20
 
 
+# -- discussions: threads, resolution, individual notes ----------------------------------------
+
+
+def discussions_url(standin: GitLabStandIn, iid: int = 1) -> str:
+    """The discussions endpoint of ``yaook/k8s!iid`` for raw requests."""
+    return f"{standin.url}/api/v4/projects/1/merge_requests/{iid}/discussions"
+
+
+def bot_headers(standin: GitLabStandIn) -> dict[str, str]:
+    """The bot's token header for raw requests."""
+    return {"PRIVATE-TOKEN": cast(standin).bot_token}
+
+
+def test_discussion_create_resolve_reopen_and_edit(gitlab_standin: GitLabStandIn,
+                                                   gitlab_client: gitlab.Gitlab) -> None:
+    """A thread started by POST is resolvable, blocks the merge until PUT resolved=true, and its
+    first note is edited in place through the discussion's notes."""
+    scenario = cast(gitlab_standin)
+    mr = merge_request(gitlab_client)
+    created = mr.discussions.create({"body": "<!-- relbot -->\nfailing"})
+    (first,) = created.attributes["notes"]
+    assert created.individual_note is False
+    assert (first["type"], first["resolvable"], first["resolved"]) == (
+        "DiscussionNote", True, False)
+    assert first["author"]["id"] == scenario.bot.id
+    assert merge_request(gitlab_client).blocking_discussions_resolved is False
+
+    answer = mr.discussions.update(created.id, {"resolved": True})
+    assert answer["notes"][0]["resolved"] is True
+    assert answer["notes"][0]["resolved_by"]["id"] == scenario.bot.id
+    assert merge_request(gitlab_client).blocking_discussions_resolved is True
+
+    edited = mr.discussions.get(created.id, lazy=True).notes.update(
+        first["id"], {"body": "<!-- relbot -->\npassing"})
+    assert edited["body"] == "<!-- relbot -->\npassing"
+    mr.discussions.update(created.id, {"resolved": False})
+    (stored,) = gitlab_standin.discussions(scenario.mr)
+    assert stored.id == created.id and not stored.resolved
+    assert [(n.id, n.body) for n in stored.notes] == [(first["id"], "<!-- relbot -->\npassing")]
+    assert stored.notes[0].resolved_by_id is None
+    assert [(r.method, r.path.rsplit("/merge_requests/1", 1)[1], r.body)
+            for r in gitlab_standin.requests.matching(path="/discussions")] == [
+        ("POST", "/discussions", {"body": "<!-- relbot -->\nfailing"}),
+        ("PUT", f"/discussions/{created.id}", {"resolved": True}),
+        ("PUT", f"/discussions/{created.id}/notes/{first['id']}",
+         {"body": "<!-- relbot -->\npassing"}),
+        ("PUT", f"/discussions/{created.id}", {"resolved": False}),
+    ]
+    assert merge_request(gitlab_client).blocking_discussions_resolved is False
+
+
+def test_plain_notes_are_individual_discussions(gitlab_standin: GitLabStandIn,
+                                                gitlab_client: gitlab.Gitlab) -> None:
+    """A note from the Notes API is an individual, unresolvable discussion; thread notes show up
+    in the notes list too."""
+    scenario = cast(gitlab_standin)
+    mr = merge_request(gitlab_client)
+    plain = mr.notes.create({"body": "plain comment"})
+    thread = mr.discussions.create({"body": "a thread"})
+    listed = list(mr.discussions.list(iterator=True))
+    assert [(d.individual_note, [n["body"] for n in d.attributes["notes"]]) for d in listed] == [
+        (True, ["plain comment"]), (False, ["a thread"])]
+    individual = listed[0].attributes["notes"][0]
+    assert (individual["id"], individual["type"], individual["resolvable"]) == (
+        plain.id, None, False)
+    assert "resolved" not in individual
+    notes = {n.body: n for n in mr.notes.list(get_all=True)}
+    assert set(notes) == {"plain comment", "a thread"}
+    assert notes["a thread"].resolvable is True and notes["plain comment"].resolvable is False
+    assert notes["a thread"].id == thread.attributes["notes"][0]["id"]
+    with pytest.raises(gitlab.GitlabUpdateError) as info:
+        mr.discussions.update(listed[0].id, {"resolved": True})
+    assert info.value.response_code == 403
+    assert merge_request(gitlab_client).user_notes_count == 2
+    assert [d.individual_note for d in gitlab_standin.discussions(scenario.mr)] == [True, False]
+
+
+def test_system_thread_is_not_resolvable(gitlab_standin: GitLabStandIn,
+                                         gitlab_client: gitlab.Gitlab) -> None:
+    """add_discussion(system=True) makes a thread GitLab's own, which nobody can resolve."""
+    scenario = cast(gitlab_standin)
+    note = gitlab_standin.add_discussion(scenario.mr, author=scenario.maintainer,
+                                         body="added 1 commit", system=True)
+    got = merge_request(gitlab_client).discussions.get(note.discussion_id)
+    assert got.attributes["notes"][0]["system"] is True
+    assert got.attributes["notes"][0]["resolvable"] is False
+    with pytest.raises(gitlab.GitlabUpdateError) as info:
+        merge_request(gitlab_client).discussions.update(note.discussion_id, {"resolved": True})
+    assert info.value.response_code == 403
+
+
+def test_reply_turns_a_comment_into_a_thread(gitlab_standin: GitLabStandIn,
+                                             gitlab_client: gitlab.Gitlab) -> None:
+    """Replying to an individual note makes it a resolvable thread with both notes."""
+    scenario = cast(gitlab_standin)
+    comment = gitlab_standin.add_note(scenario.mr, author=scenario.maintainer, body="why?")
+    discussion = merge_request(gitlab_client).discussions.get(comment.discussion_id)
+    reply = discussion.notes.create({"body": "because"})
+    assert reply.type == "DiscussionNote"
+    (stored,) = gitlab_standin.discussions(scenario.mr)
+    assert [(n.body, n.type, n.resolvable) for n in stored.notes] == [
+        ("why?", "DiscussionNote", True), ("because", "DiscussionNote", True)]
+    assert not stored.individual_note
+
+
+def test_discussions_paginate_oldest_first(gitlab_standin: GitLabStandIn,
+                                           gitlab_client: gitlab.Gitlab) -> None:
+    """150 discussions (threads and plain notes) are walked page by page, oldest first, with
+    the Link and X-* headers of the notes list."""
+    scenario = cast(gitlab_standin)
+    for number in range(150):
+        if number % 2:
+            gitlab_standin.add_discussion(scenario.mr, author=scenario.maintainer,
+                                          body=f"thread {number}")
+        else:
+            gitlab_standin.add_note(scenario.mr, author=scenario.contributor,
+                                    body=f"note {number}")
+    listed = merge_request(gitlab_client).discussions.list(iterator=True)
+    assert len(listed) == 150  # X-Total
+    bodies = [d.attributes["notes"][0]["body"] for d in listed]
+    assert bodies[:2] == ["note 0", "thread 1"] and bodies[-1] == "thread 149"
+    assert len(set(bodies)) == 150
+    pages = gitlab_standin.requests.matching("GET", "/discussions$")
+    assert [r.query.get("page", ["1"])[0] for r in pages] == [str(n) for n in range(1, 9)]
+    response = requests.get(discussions_url(gitlab_standin), timeout=2,
+                            params={"per_page": 100, "page": 2},
+                            headers=bot_headers(gitlab_standin))
+    base = discussions_url(gitlab_standin)
+    assert response.headers["Link"] == (
+        f'<{base}?page=1&per_page=100>; rel="prev", <{base}?page=1&per_page=100>; rel="first", '
+        f'<{base}?page=2&per_page=100>; rel="last"')
+    assert (response.headers["X-Total"], response.headers["X-Total-Pages"],
+            response.headers["X-Next-Page"]) == ("150", "2", "")
+    assert len(response.json()) == 50
+
+
+def test_resolve_and_edit_take_query_parameters(gitlab_standin: GitLabStandIn) -> None:
+    """As the documented curl examples do, resolved=true and body= may come in the query."""
+    scenario = cast(gitlab_standin)
+    note = gitlab_standin.add_discussion(scenario.mr, author=scenario.bot, body="first")
+    url = f"{discussions_url(gitlab_standin)}/{note.discussion_id}"
+    resolved = requests.put(url, params={"resolved": "true"}, timeout=2,
+                            headers=bot_headers(gitlab_standin))
+    assert resolved.status_code == 200 and resolved.json()["notes"][0]["resolved"] is True
+    edited = requests.put(f"{url}/notes/{note.id}", params={"body": "second"}, timeout=2,
+                          headers=bot_headers(gitlab_standin))
+    assert edited.status_code == 200 and edited.json()["body"] == "second"
+    reopened = requests.put(f"{url}/notes/{note.id}", params={"resolved": "false"}, timeout=2,
+                            headers=bot_headers(gitlab_standin))
+    assert reopened.status_code == 200 and reopened.json()["resolved"] is False
+    assert [n.body for n in gitlab_standin.notes(scenario.mr)] == ["second"]
+
+
+@pytest.mark.parametrize(("path", "params", "status", "answer"), [
+    ("", {}, 400, {"error": "resolved is missing"}),
+    ("", {"resolved": "perhaps"}, 400, {"error": "resolved is invalid"}),
+    ("/notes/{note}", {}, 400,
+     {"error": "body, resolved are missing, exactly one parameter must be provided"}),
+    ("/notes/{note}", {"body": "x", "resolved": "true"}, 400,
+     {"error": "body, resolved are mutually exclusive"}),
+    ("/notes/{note}", {"body": ""}, 400, {"error": "body is empty"}),
+    ("/notes/1", {"body": "x"}, 404, {"message": "404 Note Not Found"}),
+])
+def test_discussion_updates_are_validated(gitlab_standin: GitLabStandIn, path: str,
+                                          params: dict[str, str], status: int,
+                                          answer: dict[str, str]) -> None:
+    """PUT on a discussion needs resolved; PUT on its note exactly one of body and resolved, and
+    the note must belong to the discussion."""
+    scenario = cast(gitlab_standin)
+    note = gitlab_standin.add_discussion(scenario.mr, author=scenario.bot, body="first")
+    url = f"{discussions_url(gitlab_standin)}/{note.discussion_id}{path}".replace(
+        "{note}", str(note.id))
+    response = requests.put(url, json=params, timeout=2, headers=bot_headers(gitlab_standin))
+    assert (response.status_code, response.json()) == (status, answer)
+    assert [(n.body, n.resolved) for n in gitlab_standin.notes(scenario.mr)] == [
+        ("first", False)]
+
+
+def test_unknown_discussion_is_404(gitlab_client: gitlab.Gitlab) -> None:
+    """A discussion id the MR does not have is 404 Discussion Not Found."""
+    with pytest.raises(gitlab.GitlabGetError) as info:
+        merge_request(gitlab_client).discussions.get("0" * 40)
+    assert (info.value.response_code, info.value.error_message) == (
+        404, "404 Discussion Not Found")
+
+
+def test_only_the_author_may_edit_a_discussion_note(gitlab_standin: GitLabStandIn,
+                                                    gitlab_client: gitlab.Gitlab) -> None:
+    """Editing another user's thread note is 403 (resolving it is allowed, as for a reviewer)."""
+    scenario = cast(gitlab_standin)
+    theirs = gitlab_standin.add_discussion(scenario.mr, author=scenario.maintainer,
+                                           body="<!-- relbot:mr-check --> pasted")
+    discussion = merge_request(gitlab_client).discussions.get(theirs.discussion_id, lazy=True)
+    with pytest.raises(gitlab.GitlabUpdateError) as info:
+        discussion.notes.update(theirs.id, {"body": "overwritten"})
+    assert info.value.response_code == 403
+    merge_request(gitlab_client).discussions.update(theirs.discussion_id, {"resolved": True})
+    (stored,) = gitlab_standin.discussions(scenario.mr)
+    assert stored.notes[0].body == "<!-- relbot:mr-check --> pasted" and stored.resolved
+
+
+def test_job_token_may_not_start_edit_or_resolve_discussions(
+        gitlab_standin: GitLabStandIn) -> None:
+    """A CI job token reads discussions, but starting, replying, editing and resolving are 403."""
+    scenario = cast(gitlab_standin)
+    note = gitlab_standin.add_discussion(scenario.mr, author=scenario.maintainer, body="open")
+    mr = merge_request(client(gitlab_standin, scenario.job_token, kind="job"))
+    assert [d.id for d in mr.discussions.list(get_all=True)] == [note.discussion_id]
+    with pytest.raises(gitlab.GitlabCreateError) as create:
+        mr.discussions.create({"body": "from a job"})
+    discussion = mr.discussions.get(note.discussion_id, lazy=True)
+    with pytest.raises(gitlab.GitlabUpdateError) as resolve:
+        mr.discussions.update(note.discussion_id, {"resolved": True})
+    with pytest.raises(gitlab.GitlabUpdateError) as edit:
+        discussion.notes.update(note.id, {"body": "edited by a job"})
+    with pytest.raises(gitlab.GitlabCreateError) as reply:
+        discussion.notes.create({"body": "reply from a job"})
+    assert {e.value.response_code for e in (create, resolve, edit, reply)} == {403}
+    (stored,) = gitlab_standin.discussions(scenario.mr)
+    assert [(n.body, n.resolved) for n in stored.notes] == [("open", False)]
+    writes = [r for r in gitlab_standin.requests.all() if r.method != "GET"]
+    assert len(writes) == 4
+    assert all(r.token_kind == "job" and r.status == 403 for r in writes)
+
+
+def test_502_after_commit_on_discussion_create(gitlab_standin: GitLabStandIn,
+                                               gitlab_client: gitlab.Gitlab) -> None:
+    """Faults and the request log cover the discussion routes: a committed 502 leaves the
+    thread, and a look-up finds it."""
+    scenario = cast(gitlab_standin)
+    gitlab_standin.faults.error_after_commit(502, method="POST", path="/discussions$")
+    mr = merge_request(gitlab_client)
+    with pytest.raises(gitlab.GitlabCreateError) as info:
+        mr.discussions.create({"body": "hi"})
+    assert info.value.response_code == 502
+    assert [d.attributes["notes"][0]["body"] for d in mr.discussions.list(iterator=True)] == [
+        "hi"]
+    (record,) = gitlab_standin.requests.matching("POST", "/discussions$")
+    assert (record.status, record.fault, record.committed) == (502, "error", True)
+    gitlab_standin.faults.error(500, method="PUT", path="/discussions/[0-9a-f]+$")
+    with pytest.raises(gitlab.GitlabUpdateError):
+        mr.discussions.update(gitlab_standin.discussions(scenario.mr)[0].id, {"resolved": True})
+    assert not gitlab_standin.discussions(scenario.mr)[0].resolved
+
+
+def test_discussion_keys_match_the_documented_example(gitlab_standin: GitLabStandIn,
+                                                      gitlab_client: gitlab.Gitlab) -> None:
+    """A thread with a reply and an individual note have the documented example's keys (an
+    individual note without resolved/resolved_by: GitLab shows them for resolvable notes only)."""
+    scenario = cast(gitlab_standin)
+    documented = documented_example("merge_request_discussions")
+    thread = gitlab_standin.add_discussion(scenario.mr, author=scenario.maintainer, body="t")
+    gitlab_standin.state.reply(scenario.mr, thread.discussion_id, author=scenario.bot, body="r")
+    gitlab_standin.add_note(scenario.mr, author=scenario.contributor, body="single")
+    listed = [d.asdict() for d in merge_request(gitlab_client).discussions.list(get_all=True)]
+    single = merge_request(gitlab_client).discussions.get(thread.discussion_id).asdict()
+    assert single == listed[0]
+    assert [_keys(d) for d in listed] == [
+        {"id": None, "individual_note": None, "notes": None}] * 2
+    note_keys = _keys(documented[0]["notes"][0])  # the one with resolved_at
+    individual_keys = _keys(documented[1]["notes"][0])
+    del individual_keys["resolved"], individual_keys["resolved_by"]
+    assert [_keys(n) for n in listed[0]["notes"]] == [note_keys, note_keys]
+    assert [_keys(n) for n in listed[1]["notes"]] == [individual_keys]
+    assert documented[1]["individual_note"] is True and listed[1]["individual_note"] is True
+
+
 # -- tags and releases ---------------------------------------------------------------------
 
 

@@ -1,10 +1,13 @@
 """GitLab through python-gitlab: releases of ``relbot cut``, the note of ``relbot mr check``.
 
-Reads are retried on transient failures (5xx, timeouts, resets); creates are
-never retried blindly: after a failure relbot looks the object up first,
-because GitLab may have committed the write before the connection broke
-(a 502 after commit). 429 responses are waited out as GitLab's
-``Retry-After`` says, a bounded number of times.
+Reads are retried on transient failures (5xx, resets); creates are never
+retried blindly: after a failure relbot looks the object up first, because
+GitLab may have committed the write before the connection broke (a 502 after
+commit). A request that outlives ``gitlab_timeout`` is not tried again (a
+create is still looked up once): waiting several times as long as configured
+helps nobody, and the run goes on or ends within about that timeout. 429
+responses are waited out as GitLab's ``Retry-After`` says, a bounded number of
+times.
 """
 
 from __future__ import annotations
@@ -99,6 +102,13 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """GitLab did not answer within the configured timeout (connecting or reading)."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.Timeout)
+
+
 def is_not_found(exc: BaseException) -> bool:
     """Exactly GitLab's 404, nothing else."""
     from gitlab.exceptions import GitlabError
@@ -135,7 +145,7 @@ def read(action: str, timeout: float, call: Callable[[], T]) -> T:
         try:
             return call()
         except (GitlabError, RequestException) as exc:
-            if is_not_found(exc) or not is_transient(exc):
+            if is_not_found(exc) or not is_transient(exc) or is_timeout(exc):
                 raise
             last = exc
     assert last is not None  # noqa: S101 - the loop ran at least once
@@ -144,7 +154,11 @@ def read(action: str, timeout: float, call: Callable[[], T]) -> T:
 
 def create_once(action: str, timeout: float, create: Callable[[], T],
                 lookup: Callable[[], T | None]) -> T:
-    """Create an object; after a transient failure, look it up before trying again."""
+    """Create an object; after a transient failure, look it up before trying again.
+
+    After a timeout the look-up is the last request: the object is returned if
+    the create went through, else the timeout is reported.
+    """
     from gitlab.exceptions import GitlabError
     from requests.exceptions import RequestException
 
@@ -159,6 +173,8 @@ def create_once(action: str, timeout: float, create: Callable[[], T],
         existing = guarded(action, timeout, lookup)
         if existing is not None:
             return existing
+        if is_timeout(last):
+            break
     assert last is not None  # noqa: S101 - the loop ran at least once
     raise describe(last, action, timeout) from None
 

@@ -4,8 +4,9 @@ The test suite and ``relbot demo`` talk to it instead of a GitLab, through
 python-gitlab exactly as relbot talks to GitLab. Its responses are shaped after
 the examples in GitLab's API documentation (kept in ``fixtures/``); it checks
 tokens, refuses what a CI/CD job token may not do, paginates with ``Link``
-headers, and fails on request (500, 502 after the write was committed, 429 with
-``Retry-After``, hangs, connection resets). It does not import python-gitlab:
+headers, keeps notes in discussions (resolvable threads, or individual notes)
+as GitLab does, and fails on request (500, 502 after the write was committed,
+429 with ``Retry-After``, hangs, connection resets). It does not import python-gitlab:
 the client is what is under test.
 
     with GitLabStandIn() as gitlab:
@@ -25,6 +26,7 @@ from relbot.gitlab_standin.server import GitLabStandIn
 from relbot.gitlab_standin.state import (
     ApiError,
     Commit,
+    Discussion,
     MergeRequest,
     Note,
     Project,
@@ -38,6 +40,7 @@ __all__ = [
     "JOB_TOKEN_WRITES",
     "ApiError",
     "Commit",
+    "Discussion",
     "Fault",
     "FaultPlan",
     "GitLabStandIn",

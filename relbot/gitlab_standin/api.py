@@ -21,7 +21,8 @@ stand-in lets a job token **read** everything (as an anonymous or public read
 would) and refuses every **write** outside :data:`JOB_TOKEN_WRITES` with
 ``403 {"message":"403 Forbidden"}``:
 
-* refused: posting, editing and deleting merge request notes; creating and
+* refused: posting, editing and deleting merge request notes; starting,
+  replying to, editing and resolving merge request discussions; creating and
   deleting tags;
 * allowed by default: creating, updating and deleting releases (the Releases API
   is on GitLab's list, and ``PUT .../releases/:tag_name`` accepts ``JOB-TOKEN``
@@ -160,6 +161,21 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _boolean(params: Mapping[str, Any], name: str) -> bool | None:
+    """A Boolean parameter as Grape coerces it (None: not given); 400 for anything else."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise ApiError(400, {"error": f"{name} is invalid"})
 
 
 def _datetime(name: str, value: Any) -> datetime | None:
@@ -379,6 +395,74 @@ def delete_note(ctx: Context) -> ApiResponse:
     return ApiResponse(204)
 
 
+def list_discussions(ctx: Context) -> ApiResponse:
+    _, mr = ctx.merge_request()
+    return paginate(ctx.request, [shapes.discussion(ctx.state, d)
+                                  for d in ctx.state.list_discussions(mr)])
+
+
+def get_discussion(ctx: Context) -> ApiResponse:
+    _, mr = ctx.merge_request()
+    found = ctx.state.discussion(mr, ctx.args["discussion_id"])
+    return ApiResponse(200, shapes.discussion(ctx.state, found))
+
+
+def create_discussion(ctx: Context) -> ApiResponse:
+    _, mr = ctx.merge_request()
+    if ctx.params.get("position") is not None or any(k.startswith("position[")
+                                                     for k in ctx.params):
+        raise ApiError(400, {"message": "The GitLab stand-in does not model diff threads"})
+    note = ctx.state.add_discussion(mr, author=ctx.user(), body=_required(ctx.params, "body"))
+    found = ctx.state.discussion(mr, note.discussion_id)
+    return ApiResponse(201, shapes.discussion(ctx.state, found))
+
+
+def resolve_discussion(ctx: Context) -> ApiResponse:
+    _, mr = ctx.merge_request()
+    resolved = _boolean(ctx.params, "resolved")
+    if resolved is None:
+        raise ApiError(400, {"error": "resolved is missing"})
+    found = ctx.state.resolve_discussion(mr, ctx.args["discussion_id"], user=ctx.user(),
+                                         resolved=resolved)
+    return ApiResponse(200, shapes.discussion(ctx.state, found))
+
+
+def reply_to_discussion(ctx: Context) -> ApiResponse:
+    _, mr = ctx.merge_request()
+    note = ctx.state.reply(mr, ctx.args["discussion_id"], author=ctx.user(),
+                           body=_required(ctx.params, "body"))
+    return ApiResponse(201, shapes.discussion_note(ctx.state, note))
+
+
+def _discussion_note(ctx: Context, mr: MergeRequest) -> str:
+    """The note id of the path, 404 unless it belongs to the discussion of the path."""
+    thread = ctx.state.discussion(mr, ctx.args["discussion_id"])
+    note_id = ctx.args["note_id"]
+    if not any(str(n.id) == note_id for n in thread.notes):
+        raise ApiError(404, {"message": "404 Note Not Found"})
+    return note_id
+
+
+def update_discussion_note(ctx: Context) -> ApiResponse:
+    """Edit the body or resolve the note: exactly one of ``body`` and ``resolved``."""
+    _, mr = ctx.merge_request()
+    note_id = _discussion_note(ctx, mr)
+    given = [name for name in ("body", "resolved") if ctx.params.get(name) is not None]
+    if not given:
+        raise ApiError(400, {"error": "body, resolved are missing, exactly one parameter "
+                                      "must be provided"})
+    if len(given) > 1:
+        raise ApiError(400, {"error": "body, resolved are mutually exclusive"})
+    if given == ["body"]:
+        note = ctx.state.update_note(mr, note_id, editor=ctx.user(),
+                                     body=_required(ctx.params, "body"))
+    else:
+        resolved = _boolean(ctx.params, "resolved")
+        assert resolved is not None  # noqa: S101 - checked above
+        note = ctx.state.resolve_note(mr, note_id, user=ctx.user(), resolved=resolved)
+    return ApiResponse(200, shapes.discussion_note(ctx.state, note))
+
+
 def _version_key(name: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part)
             for part in re.split(r"[.\-/+]", name.lstrip("v"))]
@@ -493,6 +577,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", (*_MR, "notes", ":note_id"), get_note),
     Route("PUT", (*_MR, "notes", ":note_id"), update_note, "note.update"),
     Route("DELETE", (*_MR, "notes", ":note_id"), delete_note, "note.delete"),
+    Route("GET", (*_MR, "discussions"), list_discussions),
+    Route("POST", (*_MR, "discussions"), create_discussion, "discussion.create"),
+    Route("GET", (*_MR, "discussions", ":discussion_id"), get_discussion),
+    Route("PUT", (*_MR, "discussions", ":discussion_id"), resolve_discussion,
+          "discussion.resolve"),
+    Route("POST", (*_MR, "discussions", ":discussion_id", "notes"), reply_to_discussion,
+          "discussion.reply"),
+    Route("PUT", (*_MR, "discussions", ":discussion_id", "notes", ":note_id"),
+          update_discussion_note, "discussion.update_note"),
     Route("GET", (*_P, "repository", "tags"), list_tags),
     Route("POST", (*_P, "repository", "tags"), create_tag, "tag.create"),
     Route("GET", (*_P, "repository", "tags", ":tag_name"), get_tag),

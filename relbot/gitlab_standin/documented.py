@@ -15,6 +15,7 @@ EXAMPLES = (
     "current_user",
     "merge_request",
     "merge_request_note",
+    "merge_request_discussions",
     "tag",
     "tag_created",
     "release",
@@ -31,10 +32,10 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
-def documented_example(name: str) -> dict[str, Any]:
-    """The documented response example ``name`` (a fresh copy)."""
-    example: dict[str, Any] = _load(name)["example"]
-    return example
+def documented_example(name: str) -> Any:
+    """The documented response example ``name`` (a fresh copy): an object, or a list for
+    a list endpoint."""
+    return _load(name)["example"]
 
 
 def documented_source(name: str) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from relbot.gitlab_standin.requestlog import (
 from relbot.gitlab_standin.scenario import Scenario, seed_scenario
 from relbot.gitlab_standin.state import (
     Commit,
+    Discussion,
     MergeRequest,
     MergeRequestState,
     Note,
@@ -430,6 +431,13 @@ class GitLabStandIn:
         return self.state.add_note(mr, author=author, body=body, system=system,
                                    internal=internal, created_at=created_at)
 
+    def add_discussion(self, mr: MergeRequest, *, author: User, body: str, system: bool = False,
+                       created_at: datetime | None = None) -> Note:
+        """A thread on ``mr`` started by ``author``; returns its first note, which is
+        resolvable unless ``system`` (its ``discussion_id`` names the thread)."""
+        return self.state.add_discussion(mr, author=author, body=body, system=system,
+                                         created_at=created_at)
+
     def add_tag(self, project: Project, name: str, ref: str, *, message: str | None = None,
                 ) -> Tag:
         """A tag at ``ref`` (a branch, a tag or a full SHA); annotated with ``message``."""
@@ -452,6 +460,10 @@ class GitLabStandIn:
     def notes(self, mr: MergeRequest) -> list[Note]:
         """Copies of the notes of ``mr``, oldest first."""
         return self.state.notes(mr)
+
+    def discussions(self, mr: MergeRequest) -> list[Discussion]:
+        """Copies of the discussions of ``mr`` with their notes, oldest first."""
+        return self.state.discussions(mr)
 
     def find_release(self, project: Project, tag_name: str) -> Release | None:
         """The release of ``tag_name``, or None."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from relbot.gitlab_standin.state import (
     Commit,
+    Discussion,
     MergeRequest,
     Note,
     Project,
@@ -178,7 +179,7 @@ def merge_request(state: State, mr: MergeRequest, *, can_merge: bool) -> dict[st
         "squash": False,
         "task_completion_status": {"count": 0, "completed_count": 0},
         "has_conflicts": False,
-        "blocking_discussions_resolved": True,
+        "blocking_discussions_resolved": state.blocking_discussions_resolved(mr),
         "approvals_before_merge": None,
         "subscribed": False,
         "changes_count": mr.changes_count,
@@ -195,8 +196,12 @@ def merge_request(state: State, mr: MergeRequest, *, can_merge: bool) -> dict[st
 
 
 def note(state: State, n: Note) -> dict[str, Any]:
-    """A merge request note (notes.md, "Get single merge request note")."""
-    return {
+    """A merge request note (notes.md, "Get single merge request note").
+
+    A resolvable note (one of a thread) also carries ``resolved``, ``resolved_by``
+    and ``resolved_at``, as GitLab's note entity exposes them only for such notes.
+    """
+    data: dict[str, Any] = {
         "id": n.id,
         "body": n.body,
         "attachment": None,
@@ -208,9 +213,60 @@ def note(state: State, n: Note) -> dict[str, Any]:
         "noteable_type": "MergeRequest",
         "project_id": n.project_id,
         "noteable_iid": n.noteable_iid,
-        "resolvable": False,
+        "resolvable": n.resolvable,
         "confidential": n.internal,
         "internal": n.internal,
+    }
+    if n.resolvable:
+        data.update(_resolution(state, n))
+    return data
+
+
+def _resolution(state: State, n: Note) -> dict[str, Any]:
+    resolver = state.user(n.resolved_by_id) if n.resolved_by_id is not None else None
+    return {
+        "resolved": n.resolved,
+        "resolved_by": user_basic(state, resolver) if resolver else None,
+        "resolved_at": iso(n.resolved_at),
+    }
+
+
+def discussion_note(state: State, n: Note) -> dict[str, Any]:
+    """A note inside a discussion (discussions.md, "List project merge request discussion
+    items").
+
+    The documented example shows ``resolved``, ``resolved_by`` and ``resolved_at``
+    on every merge request note, individual ones included; GitLab's note entity
+    exposes them only where the note is resolvable (the individual notes of the
+    issue example carry ``resolvable: false`` alone), and so does the stand-in.
+    """
+    data: dict[str, Any] = {
+        "id": n.id,
+        "type": n.type,
+        "body": n.body,
+        "attachment": None,
+        "author": user_basic(state, state.user(n.author_id)),
+        "created_at": iso(n.created_at),
+        "updated_at": iso(n.updated_at),
+        "system": n.system,
+        "noteable_id": n.noteable_id,
+        "noteable_type": "MergeRequest",
+        "project_id": n.project_id,
+        "noteable_iid": n.noteable_iid,
+    }
+    if n.resolvable:
+        data.update(_resolution(state, n))
+    data["resolvable"] = n.resolvable
+    return data
+
+
+def discussion(state: State, d: Discussion) -> dict[str, Any]:
+    """A merge request discussion (discussions.md, "List project merge request discussion
+    items")."""
+    return {
+        "id": d.id,
+        "individual_note": d.individual_note,
+        "notes": [discussion_note(state, n) for n in d.notes],
     }
 
 

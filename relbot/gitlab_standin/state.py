@@ -1,5 +1,12 @@
 """The stand-in's state: users, tokens, projects, merge requests, notes, tags, releases.
 
+Every note belongs to a discussion (``doc/api/discussions.md``): a note made
+through the Notes API is an *individual note*, alone in its discussion and not
+resolvable; a thread started through the Discussions API is made of
+``DiscussionNote`` notes, resolvable unless they are system notes. GitLab
+resolves discussions note by note; a discussion is resolved when all its
+resolvable notes are.
+
 Every method takes one re-entrant lock, and the HTTP layer holds the same lock
 for the whole of a request, so neither the server's threads nor a test seeding
 data ever see half an update. Objects returned by ``add_*`` are the stored ones;
@@ -173,7 +180,11 @@ class MergeRequest:
 
 @dataclass
 class Note:
-    """A note (comment) on a merge request; ``system`` notes are GitLab's own."""
+    """A note (comment) on a merge request; ``system`` notes are GitLab's own.
+
+    ``discussion_id`` names its discussion; ``type`` is ``"DiscussionNote"`` for a
+    note of a thread and ``None`` for an individual note, as GitLab reports it.
+    """
 
     id: int
     project_id: int
@@ -185,6 +196,31 @@ class Note:
     internal: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    discussion_id: str = ""
+    type: str | None = None
+    resolvable: bool = False
+    resolved: bool = False
+    resolved_by_id: int | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Discussion:
+    """A discussion as the Discussions API shows it: its id and its notes, oldest first."""
+
+    id: str
+    individual_note: bool
+    notes: tuple[Note, ...]
+
+    @property
+    def resolvable(self) -> bool:
+        """Whether any of its notes can be resolved."""
+        return any(n.resolvable for n in self.notes)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether it is resolvable and every resolvable note is resolved."""
+        return self.resolvable and all(n.resolved for n in self.notes if n.resolvable)
 
 
 @dataclass
@@ -213,6 +249,15 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
     return wrapper
+
+
+def _check_body(body: str) -> None:
+    """GitLab's validation of a note's body."""
+    if not body:
+        raise ApiError(400, {"error": "body is empty"})
+    if len(body) > NOTE_MAX_CHARS:
+        raise ApiError(400, {"message": {"note": [
+            f"is too long (maximum is {NOTE_MAX_CHARS} characters)"]}})
 
 
 def _fake_sha(*parts: str) -> str:
@@ -441,12 +486,96 @@ class State:
         if len(body) > NOTE_MAX_CHARS:
             raise ApiError(400, {"message": {"note": [
                 f"is too long (maximum is {NOTE_MAX_CHARS} characters)"]}})
+        _check_body(body)
         now = created_at or self.clock()
-        note = Note(id=next(self._note_ids), project_id=mr.project_id, noteable_id=mr.id,
+        number = next(self._note_ids)
+        note = Note(id=number, project_id=mr.project_id, noteable_id=mr.id,
                     noteable_iid=mr.iid, author_id=author.id, body=body, system=system,
-                    internal=internal, created_at=now, updated_at=now)
+                    internal=internal, created_at=now, updated_at=now,
+                    discussion_id=_fake_sha("discussion", str(mr.id), str(number)))
         self._notes[note.id] = note
         return note
+
+    @_locked
+    def add_discussion(self, mr: MergeRequest, *, author: User, body: str,
+                       system: bool = False, created_at: datetime | None = None) -> Note:
+        """Start a thread on ``mr``; returns its first note (resolvable unless ``system``)."""
+        note = self.add_note(mr, author=author, body=body, system=system,
+                             created_at=created_at)
+        note.type = "DiscussionNote"
+        note.resolvable = not system
+        return note
+
+    @_locked
+    def reply(self, mr: MergeRequest, discussion_id: str, *, author: User, body: str) -> Note:
+        """Add a note to a discussion; replying to an individual note makes it a thread."""
+        thread = self.discussion(mr, discussion_id)
+        note = self.add_note(mr, author=author, body=body)
+        note.discussion_id = thread.id
+        note.type = "DiscussionNote"
+        note.resolvable = True
+        for earlier in thread.notes:
+            stored = self._notes[earlier.id]
+            if stored.type is None:
+                stored.type = "DiscussionNote"
+                stored.resolvable = not stored.system
+        return note
+
+    @_locked
+    def list_discussions(self, mr: MergeRequest) -> list[Discussion]:
+        """The discussions of ``mr``, oldest first, each with its notes oldest first."""
+        grouped: dict[str, list[Note]] = {}
+        for note in self.list_notes(mr, sort="asc", order_by="created_at"):
+            grouped.setdefault(note.discussion_id, []).append(note)
+        return [Discussion(id=did, individual_note=notes[0].type is None, notes=tuple(notes))
+                for did, notes in grouped.items()]
+
+    @_locked
+    def discussion(self, mr: MergeRequest, discussion_id: str) -> Discussion:
+        """One discussion of ``mr``; 404 where there is none."""
+        for found in self.list_discussions(mr):
+            if found.id == discussion_id:
+                return found
+        raise not_found("Discussion")
+
+    @_locked
+    def resolve_discussion(self, mr: MergeRequest, discussion_id: str, *, user: User,
+                           resolved: bool) -> Discussion:
+        """Resolve (or reopen) every resolvable note of a discussion; 403 if none is."""
+        thread = self.discussion(mr, discussion_id)
+        if not thread.resolvable:
+            raise ApiError(403, {"message": "403 Forbidden"})
+        for note in thread.notes:
+            if note.resolvable:
+                self._set_resolved(self._notes[note.id], user, resolved)
+        return self.discussion(mr, discussion_id)
+
+    @_locked
+    def resolve_note(self, mr: MergeRequest, note_id: int | str, *, user: User,
+                     resolved: bool) -> Note:
+        """Resolve (or reopen) one note; 403 if it is not resolvable."""
+        note = self.note(mr, note_id)
+        if not note.resolvable:
+            raise ApiError(403, {"message": "403 Forbidden"})
+        self._set_resolved(note, user, resolved)
+        return note
+
+    def _set_resolved(self, note: Note, user: User, resolved: bool) -> None:
+        if resolved and not note.resolved:
+            note.resolved, note.resolved_by_id, note.resolved_at = True, user.id, self.clock()
+        elif not resolved:
+            note.resolved, note.resolved_by_id, note.resolved_at = False, None, None
+
+    @_locked
+    def discussions(self, mr: MergeRequest) -> list[Discussion]:
+        """Copies of the discussions of ``mr``, oldest first (for assertions)."""
+        return [dataclasses.replace(d, notes=tuple(dataclasses.replace(n) for n in d.notes))
+                for d in self.list_discussions(mr)]
+
+    @_locked
+    def blocking_discussions_resolved(self, mr: MergeRequest) -> bool:
+        """Whether no resolvable discussion of ``mr`` is open (what blocks a merge)."""
+        return all(d.resolved for d in self.list_discussions(mr) if d.resolvable)
 
     @_locked
     def list_notes(self, mr: MergeRequest, *, sort: str = "desc",
@@ -478,11 +607,7 @@ class State:
         note = self.note(mr, note_id)
         if note.system or note.author_id != editor.id:
             raise ApiError(403, {"message": "403 Forbidden"})
-        if not body:
-            raise ApiError(400, {"error": "body is empty"})
-        if len(body) > NOTE_MAX_CHARS:
-            raise ApiError(400, {"message": {"note": [
-                f"is too long (maximum is {NOTE_MAX_CHARS} characters)"]}})
+        _check_body(body)
         note.body = body
         note.updated_at = self.clock()
         return note
