@@ -177,7 +177,4 @@ def run(args: list[str], cwd: Path | None = None, input: str | None = None) -> R
         full += ["-C", str(cwd)]
     result: Result = runner.invoke(cli, full, input=input, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
-pytest_plugins = [
-    "tests.gitlab_fixtures",  # the GitLab stand-in fixtures
-    "tests.reliability_plugin",  # docs/reliability.md from the reliability tests
-]
+pytest_plugins = ["tests.gitlab_fixtures"]  # the GitLab stand-in fixtures

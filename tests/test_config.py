@@ -103,6 +103,7 @@ notes_version_format = "v{version}"
          "relbot.toml: component #1: max_fragment_bytes must be an integer, not bool True."),
     ],
 )
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_errors_name_file_and_key(tmp_path: Path, relbot_toml: str, message: str) -> None:
     """Every configuration error is one sentence naming the file and the key."""
     write(tmp_path, {"towncrier.toml": TOWNCRIER, "relbot.toml": relbot_toml})

@@ -144,6 +144,7 @@ def test_release_branch_created_on_first_minor(repo: Repo) -> None:
                                                                                "HEAD")
 
 
+@pytest.mark.reliability("Faults")
 def test_push_rejected_because_someone_pushed_first(repo: Repo, tmp_path: Path) -> None:
     """The remote stays untouched, the local repository is as before, and pull + rerun works."""
     other = repo.clone(tmp_path / "other")
@@ -176,6 +177,7 @@ def install_hook(remote: Path, script: str) -> Path:
     return hook
 
 
+@pytest.mark.reliability("Faults")
 def test_push_refused_by_hook_then_rerun_after_fix(repo: Repo) -> None:
     """A pre-receive hook's refusal moves nothing; once it is fixed, the rerun finishes."""
     hook = install_hook(repo.remote, 'echo "releases are frozen today" >&2\nexit 1\n')
@@ -215,6 +217,7 @@ def kill_relbot_when(repo: Repo, ref: str) -> Path:
     return hook
 
 
+@pytest.mark.reliability("Faults")
 @pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v8.1.0"],
                          ids=["after-commit", "after-tag"])
 def test_killed_process_is_finished_by_rerun(repo: Repo, ref: str) -> None:
@@ -252,6 +255,7 @@ def test_no_push_then_rerun_pushes(repo: Repo) -> None:
     assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == commit
 
 
+@pytest.mark.reliability("Races")
 def test_two_cuts_racing(repo: Repo, tmp_path: Path) -> None:
     """Two cuts from two clones at once: exactly one release; the loser exits 1 and says why."""
     second = repo.clone(tmp_path / "second")

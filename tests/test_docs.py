@@ -83,3 +83,19 @@ def test_every_doc_link_resolves() -> None:
     for path in [PROJECT / "README.md", *DOCS.glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+\.md)\)", path.read_text()):
             assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+def test_reliability_summary_lists_every_reliability_test() -> None:
+    """docs/reliability.md was generated from a run of exactly the reliability tests there are."""
+    listed = set()
+    for name, module in re.findall(r"^- `([^`]+)` \(([^)]+)\): passed$",
+                                   (DOCS / "reliability.md").read_text(), re.M):
+        listed.add(f"{module}::{name}")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                           "no:xdist", "-m", "reliability", "tests"], cwd=PROJECT,
+                          capture_output=True, text=True, check=False)
+    collected = {line.strip() for line in proc.stdout.splitlines() if "::" in line}
+    assert collected, proc.stdout + proc.stderr
+    assert listed == collected, (
+        "regenerate with: pytest -p no:xdist -m reliability --reliability-report "
+        "docs/reliability.md")

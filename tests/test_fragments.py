@@ -65,6 +65,7 @@ def test_names_parse_as_towncrier_parses_them(name: str,
     assert (None if theirs[1] is None else theirs) == got
 
 
+@pytest.mark.reliability("Property tests")
 @given(
     issue=st.one_of(st.integers(1, 10**6).map(str), st.just("+"), st.just("x")),
     type_=st.sampled_from(TYPES),
@@ -97,6 +98,7 @@ def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:
                                                                        "A hotfix.\n")]
 
 
+@pytest.mark.reliability("Hostile fragments")
 @pytest.mark.parametrize(
     ("name", "data", "rule", "text"),
     [
@@ -123,6 +125,7 @@ def test_lint_rules(project: Project, name: str, data: str | bytes, rule: str,
         found.require_valid("notes")
 
 
+@pytest.mark.reliability("Hostile fragments")
 def test_symlink_is_reported_and_never_read(
     project: Project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -196,6 +196,7 @@ def test_relbots_note_on_the_last_page_is_found(mr: MrRepo) -> None:
     assert mr.standin.requests.count("POST") == 0
 
 
+@pytest.mark.reliability("Faults")
 def test_502_after_commit_on_the_thread_leaves_one_note(mr: MrRepo) -> None:
     """GitLab creates the thread but answers 502: relbot looks it up instead of posting again."""
     mr.standin.faults.error_after_commit(502, method="POST", path="/discussions$")
@@ -210,6 +211,7 @@ def test_502_after_commit_on_the_thread_leaves_one_note(mr: MrRepo) -> None:
     assert statuses[:3] == [("GET", 200), ("POST", 502), ("GET", 200)]
 
 
+@pytest.mark.reliability("Faults")
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_429_is_waited_out(mr: MrRepo, method: str) -> None:
     """A 429 with Retry-After: 1 on a read or on the create is waited out, and the thread is
@@ -226,6 +228,7 @@ def test_429_is_waited_out(mr: MrRepo, method: str) -> None:
     assert statuses[:2] == [429, 201 if method == "POST" else 200]
 
 
+@pytest.mark.reliability("Faults")
 @pytest.mark.parametrize(("with_fragment", "code"), [(True, 0), (False, 1)])
 def test_a_hang_past_the_timeout_keeps_the_verdict(mr: MrRepo, with_fragment: bool,
                                                    code: int) -> None:
@@ -264,6 +267,7 @@ def test_job_token_only_skips_the_comment(tmp_path: Path, gitlab_standin: GitLab
     assert job.discussions() == []
 
 
+@pytest.mark.reliability("Hostile fragments")
 def test_fix_never_pushes_to_a_fork(tmp_path: Path, gitlab_standin: GitLabStandIn,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """--fix on a fork MR renames nothing and pushes nothing: the remote's refs stay as they
@@ -312,6 +316,7 @@ class _OutsideCode(HTMLParser):
             self.outside.append(data)
 
 
+@pytest.mark.reliability("Hostile fragments")
 def test_a_malicious_fragment_renders_inert(mr: MrRepo) -> None:
     """@all, </details>, an <img onerror>, and closing fences in a real MR's fragment and file
     name are inert in the note GitLab stores."""
@@ -406,6 +411,7 @@ def test_cut_publishes_the_release(release_repo: CutRepo) -> None:
     assert release_repo.releases() == ["v8.1.0"]
 
 
+@pytest.mark.reliability("Faults")
 def test_502_after_commit_on_the_release_leaves_one(release_repo: CutRepo) -> None:
     """GitLab creates the release but answers 502: relbot finds it instead of creating twice."""
     release_repo.standin.faults.error_after_commit(502, method="POST", path="/releases$")
@@ -415,6 +421,7 @@ def test_502_after_commit_on_the_release_leaves_one(release_repo: CutRepo) -> No
     assert release_repo.standin.requests.count("POST", "/releases$") == 1
 
 
+@pytest.mark.reliability("Faults")
 @pytest.mark.parametrize("failure", ["500", "hang"])
 def test_a_rerun_after_a_failed_publish_finishes(release_repo: CutRepo, failure: str) -> None:
     """When publishing fails (500s, or a hang past the 1 s timeout) the cut exits 1 in about the
@@ -453,6 +460,7 @@ def test_a_rerun_after_a_failed_publish_finishes(release_repo: CutRepo, failure:
     assert release_repo.standin.requests.count("POST", "/releases$") == 1
 
 
+@pytest.mark.reliability("Faults")
 def test_429_on_the_release_is_waited_out(release_repo: CutRepo) -> None:
     """A 429 with Retry-After: 1 on release creation is waited out; one release is made."""
     release_repo.standin.faults.rate_limit(retry_after=1, method="POST", path="/releases$")
@@ -485,6 +493,7 @@ INJECTIONS: dict[str, Injection] = {
 }
 
 
+@pytest.mark.reliability("Secrets")
 @pytest.mark.parametrize("failure", sorted(INJECTIONS))
 def test_mr_check_never_shows_the_token(tmp_path: Path, gitlab_standin: GitLabStandIn,
                                         monkeypatch: pytest.MonkeyPatch,
@@ -509,6 +518,7 @@ def test_mr_check_never_shows_the_token(tmp_path: Path, gitlab_standin: GitLabSt
         assert "GitLab refused the token" in result.err
 
 
+@pytest.mark.reliability("Secrets")
 @pytest.mark.parametrize("failure", sorted(INJECTIONS))
 def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCaptureFixture,
                                    monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
@@ -537,6 +547,7 @@ def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCapt
                       json.dumps(json.loads(rerun.out)))
 
 
+@pytest.mark.reliability("Secrets")
 def test_a_debug_traceback_is_masked(mr: MrRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unexpected error whose text quotes the token shows it masked, in --debug's traceback
     as in the one-line message."""

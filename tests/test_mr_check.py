@@ -176,6 +176,7 @@ def hostile_report() -> MrReport:
     return MrReport(MergeRequest(1500, "base"), "abc", (component, bad))
 
 
+@pytest.mark.reliability("Hostile fragments")
 def test_hostile_fragment_renders_inert() -> None:
     """@all, HTML, </details> and closing fences in MR content cannot take effect."""
     body = render_comment(hostile_report())

@@ -105,6 +105,7 @@ def test_cut_all_releases_each_component(monorepo: Repo) -> None:
     assert (monorepo.path / "baremetal" / "version").read_text() == "1.0.0\n"
 
 
+@pytest.mark.reliability("Faults")
 @pytest.mark.parametrize("ref", ["refs/tags/operator/v1.0.1", "refs/heads/main"],
                          ids=["after-operator-tag", "after-first-commit"])
 def test_crash_between_components_is_finished_by_rerun(monorepo: Repo, ref: str) -> None:

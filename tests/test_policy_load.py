@@ -144,6 +144,7 @@ def test_unknown_policy_name_suggests(tmp_path: Path) -> None:
         load.load("kubernets", tmp_path)
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_policy_path_outside_the_repository_is_refused(tmp_path: Path) -> None:
     """A policies entry may not leave the repository."""
     repo = tmp_path / "repo"
@@ -153,6 +154,7 @@ def test_policy_path_outside_the_repository_is_refused(tmp_path: Path) -> None:
         load.load("../outside.toml", repo)
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_policy_file_symlink_is_refused(tmp_path: Path) -> None:
     """A linked policy file is never read (it could point anywhere)."""
     target = write(tmp_path, "real.toml", WINDOW)
@@ -220,6 +222,7 @@ BAD_CASES = [
 ]
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 @pytest.mark.parametrize(("text", "expected"), BAD_CASES)
 def test_malformed_policy_is_one_sentence_naming_file_and_key(
         tmp_path: Path, text: str, expected: str) -> None:
@@ -234,6 +237,7 @@ def test_malformed_policy_is_one_sentence_naming_file_and_key(
     assert info.value.exit_code == 2
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_huge_policy_file_is_refused_before_reading(tmp_path: Path) -> None:
     """A policy file over 1 MiB is refused with its size, never parsed."""
     write(tmp_path, "policies/custom.toml", WINDOW + "#" * (1024 * 1024) + "\n")
@@ -242,6 +246,7 @@ def test_huge_policy_file_is_refused_before_reading(tmp_path: Path) -> None:
         load.load("custom", tmp_path)
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_non_utf8_policy_file_is_refused(tmp_path: Path) -> None:
     """Bytes that are not UTF-8 are one sentence, not a decoding traceback."""
     (tmp_path / "policies").mkdir()
@@ -250,6 +255,7 @@ def test_non_utf8_policy_file_is_refused(tmp_path: Path) -> None:
         load.load("custom", tmp_path)
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 @pytest.mark.parametrize(("text", "expected"), [BAD_CASES[0], BAD_CASES[16], BAD_CASES[17]])
 def test_malformed_policy_via_cli_exits_2_without_traceback(
         tmp_path: Path, text: str, expected: str) -> None:
@@ -263,6 +269,7 @@ def test_malformed_policy_via_cli_exits_2_without_traceback(
     assert result.err.count("\n") == 1
 
 
+@pytest.mark.reliability("Hostile configuration and policies")
 def test_huge_policy_via_cli_exits_2(tmp_path: Path) -> None:
     """A policy file over 1 MiB fails `policy path` with exit 2 and one sentence."""
     write(tmp_path, "policies/custom.toml", WINDOW + "#" * (1024 * 1024 + 10) + "\n")

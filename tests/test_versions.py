@@ -102,12 +102,14 @@ def test_backwards_refused() -> None:
 versions = st.builds(Version, st.integers(0, 50), st.integers(0, 50), st.integers(0, 50))
 
 
+@pytest.mark.reliability("Property tests")
 @given(current=versions, bump=st.sampled_from(["major", "minor", "patch"]))
 def test_next_version_is_monotonic(current: Version, bump: str) -> None:
     """Whatever the bump, the next version comes strictly after the current one."""
     assert bumped(current, bump) > current
 
 
+@pytest.mark.reliability("Property tests")
 @given(current=versions, pre=st.integers(1, 5), bump=st.sampled_from(["major", "minor",
                                                                        "patch"]))
 def test_prerelease_then_final_moves_forward(current: Version, pre: int, bump: str) -> None:
