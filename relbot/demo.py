@@ -71,6 +71,52 @@ def build_repository(base: Path) -> tuple[Path, Path]:
     return work, remote
 
 
+def merge_request_with_bot_comment(work: Path, project: Project,
+                                   say: Callable[[str], None]) -> None:
+    """MR !1504 in a (stand-in) GitLab: `mr check --fix` names its fragment and comments."""
+    import git
+
+    from relbot.comment import MARKER, render_comment
+    from relbot.forge import upsert_comment
+    from relbot.forge.gitlab import Connection, GitLabMergeRequests
+    from relbot.git import GitRepo
+    from relbot.gitlab_standin import GitLabStandIn
+    from relbot.mr import MergeRequest, check_mr
+
+    repo = git.Repo(work)
+    base = repo.head.commit.hexsha
+    repo.git.checkout("-q", "-b", "calico-bgp")
+    path = new_fragment(project.settings, work, "feature",
+                        "Calico peers with the ToR switches over BGP (``calico_bgp_peers``).")
+    repo.git.add(str(path))
+    repo.git.commit(m="Calico BGP peering")
+    repo.git.push("-q", "origin", "calico-bgp")
+    say(f"\nMerge request !1504 adds {path.relative_to(work)} (placeholder number x).")
+    with GitLabStandIn() as gitlab:
+        cast = gitlab.seed_scenario()
+        gitlab_mr = gitlab.add_merge_request(cast.project, author=cast.maintainer, iid=1504,
+                                             title="Calico BGP peering",
+                                             source_branch="calico-bgp")
+        mr = MergeRequest(iid=1504, base=base, project_id=str(cast.project.id),
+                          source_project_id=str(cast.project.id), source_branch="calico-bgp")
+        report = check_mr(project.config, [project], mr, GitRepo(work), fix=True)
+        say(f"$ relbot mr check --fix   (in the MR pipeline, against a GitLab stand-in at "
+            f"{gitlab.url})")
+        say("  " + report.describe().replace("\n", "\n  "))
+        forge = GitLabMergeRequests(Connection(gitlab.url, cast.bot_token, None, 10.0),
+                                    cast.project.id)
+        upsert_comment(forge, 1504, render_comment(report), marker=MARKER, ok=report.ok)
+        (thread,) = gitlab.discussions(gitlab_mr)
+        state = "resolved" if thread.resolved else "open"
+        say(f"\nThe bot's one comment on !1504 ({state} thread), as GitLab stores it:\n")
+        say("  " + thread.notes[0].body.rstrip("\n").replace("\n", "\n  "))
+    repo.git.checkout("-q", "main")
+    repo.git.merge("-q", "--no-ff", "-m", "Merge branch 'calico-bgp' into 'main'",
+                   "calico-bgp")
+    repo.git.push("-q", "origin", "main")
+    say("\n!1504 is merged.")
+
+
 def run_demo(base: Path, say: Callable[[str], None], date: str) -> None:
     """Play the demo in ``base``, narrating through ``say``."""
     import git
@@ -86,6 +132,8 @@ def run_demo(base: Path, say: Callable[[str], None], date: str) -> None:
         repo.git.commit(m=f"Merge request !{number}")
         say(f"$ relbot fragment new --mr {number} {kind} '…'   -> {path.relative_to(work)}")
     repo.git.push("origin", "main")
+
+    merge_request_with_bot_comment(work, project, say)
 
     found = project.fragments()
     say(f"\n$ relbot fragment lint\n  {len(found.fragments)} fragment(s) ok"

@@ -196,10 +196,6 @@ class GitRepo:
         args = ["rev-list", head] if base is None else ["rev-list", f"{base}..{head}"]
         return self.run(*args).splitlines()
 
-    def tag_message(self, tag: str) -> str:
-        """The message of an annotated tag."""
-        return self.run("tag", "-l", "--format=%(contents)", tag, strip=False)
-
     def ls_tree(self, rev: str, directory: str) -> list[TreeEntry]:
         """Entries directly inside ``directory`` of ``rev`` (empty when it does not exist)."""
         path = directory.rstrip("/") + "/" if directory not in ("", ".") else ""

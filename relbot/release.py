@@ -458,7 +458,6 @@ def _resume_prerelease(project: Project, git: GitRepo, options: CutOptions, forg
         return None  # a complete pre-release: the final release is a new one
     found = _fragments_at(project, git, head, None)
     notes, release_notes = _render(project, found, version, options.date)
-    notes = Notes(notes.title, git.tag_message(tag).rstrip("\n") or notes.text, notes.fmt)
     return ReleasePlan(
         component=component.name, version=str(version), tag=tag, branch=branch, base=head,
         commit=head, prerelease=True, hotfix=False, date=options.date, notes=notes,
@@ -532,7 +531,7 @@ def execute(plan: ReleasePlan, project: Project, forge: Forge,
                 git.attach(plan.branch)
             commit = _make_commit(plan, project, git)
         elif step.key == "tag":
-            git.tag_annotated(plan.tag, commit, plan.notes.text.rstrip("\n") + "\n")
+            git.tag_annotated(plan.tag, commit, tag_message(plan, project))
         elif step.key == "branch" and plan.release_branch:
             git.create_branch(plan.release_branch, commit)
         elif step.key == "push":
@@ -543,6 +542,16 @@ def execute(plan: ReleasePlan, project: Project, forge: Forge,
         done.append(step.key)
         report(step)
     return ReleaseResult(plan, commit, tuple(done), url)
+
+
+def tag_message(plan: ReleasePlan, project: Project) -> str:
+    """A subject line (what ``git tag -n`` and GitLab show), then the notes."""
+    component = project.component
+    subject = component.commit_message.format(version=plan.version, tag=plan.tag,
+                                              component=component.name)
+    if plan.prerelease:
+        subject = f"Pre-release {plan.tag}"
+    return f"{subject}\n\n{plan.notes.text.strip(chr(10))}\n"
 
 
 def _make_commit(plan: ReleasePlan, project: Project, git: GitRepo) -> str:
