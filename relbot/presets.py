@@ -55,78 +55,59 @@ def _types(types: tuple[tuple[str, str, bool], ...]) -> str:
 _YAOOK_K8S_PROBE = ('{ policy = "kubernetes", file = "templates/config.template.toml", '
                     'key = "kubernetes.version", required = false },')
 
-YAOOK_K8S = Preset(
-    name="yaook-k8s",
-    summary="Yaook/K8s (Tarook): RST changelog, fragments in docs/_releasenotes/, "
-            "vX.Y.Z tags, release/vX.Y branches, Kubernetes support window",
-    relbot_toml='''\
-# relbot configuration for Yaook/K8s (written by `relbot init --preset yaook-k8s`).
-# Reference: https://gitlab.com/yaook/relbot/-/blob/main/docs/configuration.md
+def _yaook(name: str, title: str, summary: str, component: str, policies: str,
+           extra: str = "") -> Preset:
+    """A Yaook project: the same layout and versioning policy, its own MR links and policies."""
+    relbot_toml = f"""\
+# relbot configuration for {title} (written by `relbot init --preset {name}`).
+# Reference: docs/configuration.md in relbot's repository.
 forge = "gitlab"
 
 [[component]]
-name = "k8s"
+name = "{component}"
 towncrier_config = "towncrier.toml"
 version_file = "version"
-tag_format = "v{version}"
-notes_version_format = "v{version}"
-# Yaook/K8s's versioning policy: BREAKING -> major, feature -> minor, anything else -> patch.
-bump = { BREAKING = "major", feature = "minor" }
+tag_format = "v{{version}}"
+notes_version_format = "v{{version}}"
+# Yaook's versioning policy: BREAKING -> major, feature -> minor, anything else -> patch.
+bump = {{ BREAKING = "major", feature = "minor" }}
 default_bump = "patch"
 hotfix_directory = "docs/_releasenotes/hotfix"
-release_branch_format = "release/v{major}.{minor}"
-policies = ["kubernetes"]
+release_branch_format = "release/v{{major}}.{{minor}}"
+policies = {policies}
+{extra}"""
+    towncrier_toml = f"""\
+[tool.towncrier]
+directory = "docs/_releasenotes/"
+filename = "CHANGELOG.rst"
+title_format = "{{version}} ({{project_date}})"
+issue_format = "`!{{issue}} <https://gitlab.com/yaook/{component}/-/merge_requests/{{issue}}>`_"
+underlines = ["-", "~", "^"]
+""" + _types(_YAOOK_TYPES)
+    return Preset(name=name, summary=summary, relbot_toml=relbot_toml,
+                  towncrier_toml=towncrier_toml, version_file="version",
+                  fragments_directory="docs/_releasenotes",
+                  gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"))
+
+
+YAOOK_K8S = _yaook(
+    "yaook-k8s", "Yaook/K8s",
+    "Yaook/K8s (Tarook): RST changelog, fragments in docs/_releasenotes/, vX.Y.Z tags, "
+    "release/vX.Y branches, Kubernetes support window",
+    "k8s", '["kubernetes"]',
+    """\
 # Where Yaook/K8s declares the Kubernetes version a new cluster gets; `relbot policy
 # check` holds it to the Kubernetes support window (docs/policies.md). Optional, so a
 # checkout without the template still releases; set required = true to insist on it.
 probes = [
-    ''' + _YAOOK_K8S_PROBE + '''
+    """ + _YAOOK_K8S_PROBE + """
 ]
-''',
-    towncrier_toml='''\
-[tool.towncrier]
-directory = "docs/_releasenotes/"
-filename = "CHANGELOG.rst"
-title_format = "{version} ({project_date})"
-issue_format = "`!{issue} <https://gitlab.com/yaook/k8s/-/merge_requests/{issue}>`_"
-underlines = ["-", "~", "^"]
-''' + _types(_YAOOK_TYPES),
-    version_file="version",
-    fragments_directory="docs/_releasenotes",
-    gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"),
-)
+""")
 
-YAOOK_OPERATOR = Preset(
-    name="yaook-operator",
-    summary="Yaook/Operator: like Yaook/K8s, with the OpenStack and OVN upgrade paths",
-    relbot_toml='''\
-# relbot configuration for Yaook/Operator (written by `relbot init --preset yaook-operator`).
-forge = "gitlab"
-
-[[component]]
-name = "operator"
-towncrier_config = "towncrier.toml"
-version_file = "version"
-tag_format = "v{version}"
-notes_version_format = "v{version}"
-bump = { BREAKING = "major", feature = "minor" }
-default_bump = "patch"
-hotfix_directory = "docs/_releasenotes/hotfix"
-release_branch_format = "release/v{major}.{minor}"
-policies = ["kubernetes", "openstack", "ovn"]
-''',
-    towncrier_toml='''\
-[tool.towncrier]
-directory = "docs/_releasenotes/"
-filename = "CHANGELOG.rst"
-title_format = "{version} ({project_date})"
-issue_format = "`!{issue} <https://gitlab.com/yaook/operator/-/merge_requests/{issue}>`_"
-underlines = ["-", "~", "^"]
-''' + _types(_YAOOK_TYPES),
-    version_file="version",
-    fragments_directory="docs/_releasenotes",
-    gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"),
-)
+YAOOK_OPERATOR = _yaook(
+    "yaook-operator", "Yaook/Operator",
+    "Yaook/Operator: like Yaook/K8s, with the OpenStack and OVN upgrade paths",
+    "operator", '["kubernetes", "openstack", "ovn"]')
 
 DEFAULT = Preset(
     name="default",

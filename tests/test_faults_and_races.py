@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Repo, git, make_repo, yaook_like_files
-from tests.test_cut import add_fragments, kill_relbot_when, remote_refs
+from tests.test_cut import (
+    add_fragments,
+    assert_one_winner,
+    kill_relbot_when,
+    race,
+    remote_refs,
+)
 
 faults = pytest.mark.reliability("Faults")
 
@@ -109,17 +115,7 @@ def test_twenty_races(tmp_path: Path) -> None:
         first = make_repo(base_dir, yaook_like_files())
         add_fragments(first, {"1.feature": "Feature.\n"})
         second = first.clone(base_dir / "second")
-        procs = [subprocess.Popen([sys.executable, "-m", "relbot", "cut", "--yes"],
-                                  cwd=r.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env={**os.environ, "GIT_COMMITTER_NAME": who,
-                                                  "GIT_AUTHOR_NAME": who})
-                 for r, who in ((first, "A"), (second, "B"))]
-        results = [(p.wait(), *p.communicate()) for p in procs]
-        assert sorted(code for code, _, _ in results) == [0, 1], (round_, results)
-        loser = next(err for code, _, err in results if code == 1)
-        assert "someone" in loser and "Traceback" not in loser
-        assert git(first.remote, "tag", "--list") == "v8.1.0"
-        assert git(first.remote, "rev-list", "--count", "main") == "3"
+        assert_one_winner(race(first, second), first.remote)
 
 
 secrets = pytest.mark.reliability("Secrets")
