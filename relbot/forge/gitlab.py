@@ -129,10 +129,23 @@ def describe(exc: BaseException, action: str, timeout: float) -> ForgeError:
         text = f"GitLab refused the token while {action} (401): check that it is valid"
     elif isinstance(exc, GitlabError):
         detail = exc.error_message if isinstance(exc.error_message, str) else str(exc)
-        text = f"GitLab answered {exc.response_code} while {action}: {detail}"
+        text = f"GitLab answered {exc.response_code} while {action}: {_one_line(detail)}"
     else:
         text = f"GitLab request failed while {action}: {exc}"
     return ForgeError(mask(text.rstrip(".") + "."))
+
+
+def _one_line(detail: str) -> str:
+    """An error body as one short line: an HTML error page becomes its title."""
+    import re
+
+    title = re.search(r"<title>(.*?)</title>", detail, re.I | re.S)
+    if title:
+        detail = title.group(1)
+    elif detail.lstrip().startswith("<"):
+        detail = re.sub(r"<[^>]+>", " ", detail)
+    detail = " ".join(detail.split())
+    return detail[:200] + ("…" if len(detail) > 200 else "")
 
 
 def read(action: str, timeout: float, call: Callable[[], T]) -> T:
