@@ -13,9 +13,9 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
+from fnmatch import translate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,7 +90,11 @@ class FragmentSet:
 
 def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
     """towncrier's ``parse_newfragment_basename``: the last part that is a type wins."""
-    type_names = set(types)
+    return _parse_name(basename, set(types))
+
+
+def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
+    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this)."""
     parts = basename.split(".")
     for index in range(len(parts) - 1, 0, -1):
         if parts[index] in type_names:
@@ -106,8 +110,20 @@ def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
 
 def is_ignored(basename: str, settings: TowncrierSettings) -> bool:
     """Files towncrier skips: .gitignore, READMEs, the template, configured patterns."""
-    lower = basename.lower()
-    return any(fnmatch(lower, pattern) for pattern in settings.ignore)
+    return _ignore_matcher(settings.ignore)(basename.lower())
+
+
+@functools.lru_cache(maxsize=16)
+def _ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """``fnmatch`` against each of ``patterns``, compiled once: a set and one regex."""
+    literal = frozenset(p for p in patterns if not any(c in p for c in "*?["))
+    wild = [p for p in patterns if p not in literal]
+    regex = re.compile("|".join(translate(p) for p in wild)) if wild else None
+
+    def matches(name: str) -> bool:
+        return name in literal or (regex is not None and regex.match(name) is not None)
+
+    return matches
 
 
 def scan(
@@ -162,7 +178,7 @@ def _work_tree_entries(directory: Path) -> list[_Entry]:
         return []
     return [
         _Entry(entry.name, entry.is_dir(follow_symlinks=False),
-               functools.partial(read_text, directory / entry.name))
+               functools.partial(read_text, entry.path))
         for entry in listing
     ]
 
@@ -197,16 +213,17 @@ def _scan_entries(
 ) -> None:
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
+    prefix = rel(directory, root)  # once, not per file: rel() is slow at 10k fragments
     for entry in entries:
         name = entry.name
-        relpath = rel(directory / name, root)
+        relpath = name if prefix == "." else f"{prefix}/{name}"
         if is_ignored(name, settings) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
         if _CONTROL.search(name):
             findings.append(Finding(repr(relpath)[1:-1], "bad-name",
                                     "the file name holds control characters"))
             continue
-        parsed = parse_name(name, settings.types)
+        parsed = _parse_name(name, settings.types)
         if parsed is None:
             findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
@@ -270,7 +287,7 @@ class UnsafeFragment(FragmentError):
         self.rule = rule
 
 
-def read_text(path: Path, limit: int) -> str:
+def read_text(path: str | os.PathLike[str], limit: int) -> str:
     """Read a fragment without following links, at most ``limit`` bytes, as strict UTF-8."""
     try:
         info = os.lstat(path)
@@ -289,11 +306,25 @@ def read_text(path: Path, limit: int) -> str:
                      | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise UnsafeFragment("is not a regular file", "not-a-file")
-        data = handle.read(limit + 1)
+        data = _read_at_most(fd, limit + 1)
+    finally:
+        os.close(fd)
     return decode(data, limit)
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd`` (unbuffered: one read for a small file)."""
+    chunks = []
+    while size > 0:
+        chunk = os.read(fd, size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def decode(data: bytes, limit: int) -> str:
