@@ -11,7 +11,6 @@ import datetime
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +29,12 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _print_traceback() -> None:
+    import traceback  # only with --debug: it costs every command a few milliseconds
+
+    traceback.print_exc()
+
+
 def relbot_command(*, component: bool = True) -> Callable[[F], F]:
     """Add -C, --component and --debug; turn relbot's errors into messages and exit codes."""
 
@@ -44,13 +49,13 @@ def relbot_command(*, component: bool = True) -> Callable[[F], F]:
                 return func(*args, root=directory, **kwargs)
             except RelbotError as exc:
                 if debug:
-                    traceback.print_exc()
+                    _print_traceback()
                 _fail(str(exc), exc.exit_code)
             except KeyboardInterrupt:
                 _fail("interrupted; a rerun of the same command finishes what was started.", 1)
             except Exception as exc:  # the last line of defence: no traceback
                 if debug:
-                    traceback.print_exc()
+                    _print_traceback()
                 _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
                       "details, and please report it).", 2)
             return None
