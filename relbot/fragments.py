@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from relbot.git import GitRepo, TreeEntry
 
 PLACEHOLDER = "x"
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -302,29 +303,23 @@ def read_text(path: str | os.PathLike[str], limit: int) -> str:
         raise UnsafeFragment(f"is {info.st_size} bytes, larger than the limit of {limit} "
                              "bytes (max_fragment_bytes)", "too-large")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
             raise UnsafeFragment("is not a regular file", "not-a-file")
-        data = _read_at_most(fd, limit + 1)
+        # Unbuffered: one read() call for a file of the size fstat reports.
+        data = os.read(fd, limit + 1)
+        while len(data) < min(opened.st_size, limit + 1):
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
     finally:
         os.close(fd)
     return decode(data, limit)
-
-
-def _read_at_most(fd: int, size: int) -> bytes:
-    """Up to ``size`` bytes from ``fd`` (unbuffered: one read for a small file)."""
-    chunks = []
-    while size > 0:
-        chunk = os.read(fd, size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 def decode(data: bytes, limit: int) -> str:
