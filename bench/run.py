@@ -67,6 +67,7 @@ class Measurement:
     """The runs of one job: wall times (s) and peak RSS (KiB)."""
 
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     failure: str | None = None
 
@@ -74,6 +75,11 @@ class Measurement:
     def median(self) -> float:
         """Median wall time in seconds."""
         return statistics.median(self.times)
+
+    @property
+    def cpu_median(self) -> float:
+        """Median CPU time (user + system) in seconds."""
+        return statistics.median(self.cpu)
 
     @property
     def peak_mb(self) -> float:
@@ -110,9 +116,20 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Run:
+    """One process: wall and CPU seconds, peak RSS, exit code, the end of its stderr."""
+
+    wall: float
+    cpu: float
+    rss_kib: int
+    code: int
+    stderr_tail: str
+
+
 def measure(argv: Sequence[str], cwd: Path, env: dict[str, str],
-            stdout: Path | None = None) -> tuple[float, int, int, str]:
-    """Run once: (wall seconds, peak RSS KiB, exit code, stderr tail)."""
+            stdout: Path | None = None) -> Run:
+    """Run ``argv`` once and measure that very process."""
     with tempfile.TemporaryFile() as err, (stdout or Path(os.devnull)).open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out, stderr=err,
@@ -122,7 +139,8 @@ def measure(argv: Sequence[str], cwd: Path, env: dict[str, str],
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-    return elapsed, int(usage.ru_maxrss), proc.returncode, " / ".join(tail)
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, int(usage.ru_maxrss),
+               proc.returncode, " / ".join(tail))
 
 
 def jobs_for(repo: Generated, next_version: str, relbot: list[str], towncrier: str | None,
@@ -180,6 +198,7 @@ def run(sizes: Sequence[Size], *, out: Path, repeat: int, warmup: int, seed: int
         facts["reno"] = "not installed: skipped"
     jobs: list[Job] = []
     equal: dict[Size, str] = {}
+    facts["load average before"] = _load()
     for size in sizes:
         started = time.perf_counter()
         repo = generate(out / size.name, size, seed)
@@ -204,15 +223,25 @@ def run(sizes: Sequence[Size], *, out: Path, repeat: int, warmup: int, seed: int
             entry = results[job.size, job.command]
             if entry.failure:
                 continue
-            elapsed, rss, code, tail = measure(job.argv, job.cwd, env)
-            if code != 0:
-                entry.failure = f"exit {code}: {tail}"
+            done = measure(job.argv, job.cwd, env)
+            if done.code != 0:
+                entry.failure = f"exit {done.code}: {done.stderr_tail}"
                 log(f"  {job.command} on {job.size.label} failed: {entry.failure}")
                 continue
             if number >= warmup:
-                entry.times.append(elapsed)
-                entry.rss_kib.append(rss)
+                entry.times.append(done.wall)
+                entry.cpu.append(done.cpu)
+                entry.rss_kib.append(done.rss_kib)
+    facts["load average after"] = _load()
     return results, equal, facts
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews the times)."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 # -- verdicts ------------------------------------------------------------------------------
@@ -368,6 +397,18 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
     ]
     for size in sizes:
         lines.append(_row([size.label, *(cell(size, c, lambda m: f"{m.median:.3f}")
+                                         for c in commands)]))
+    lines += [
+        "",
+        "## CPU time (seconds of user + system time, median)",
+        "",
+        "Less sensitive than wall time to other work on the machine.",
+        "",
+        _row(["repository", *(f"`{c}`" for c in commands)]),
+        _row(["---", *("---:" for _ in commands)]),
+    ]
+    for size in sizes:
+        lines.append(_row([size.label, *(cell(size, c, lambda m: f"{m.cpu_median:.3f}")
                                          for c in commands)]))
     lines += [
         "",
