@@ -143,6 +143,25 @@ def measure(argv: Sequence[str], cwd: Path, env: dict[str, str],
                proc.returncode, " / ".join(tail))
 
 
+def compile_relbot() -> str:
+    """Compile relbot's modules to bytecode, as ``pip install`` does for the other tools.
+
+    An editable install under ``PYTHONDONTWRITEBYTECODE`` (set in some CI images and
+    development shells) would otherwise compile relbot's source in every timed run,
+    while towncrier and reno load theirs from ``.pyc`` files.
+    """
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("relbot")
+    if spec is None or not spec.submodule_search_locations:
+        return "relbot not found"
+    for location in spec.submodule_search_locations:
+        if not compileall.compile_dir(location, quiet=1):
+            return f"compiling {location} failed"
+    return "compiled before timing, as `pip install` does"
+
+
 def jobs_for(repo: Generated, next_version: str, relbot: list[str], towncrier: str | None,
              reno: str | None) -> list[Job]:
     """The commands timed on one repository."""
@@ -193,7 +212,7 @@ def run(sizes: Sequence[Size], *, out: Path, repeat: int, warmup: int, seed: int
     relbot = relbot_argv()
     towncrier = tool("towncrier")
     reno = tool("reno") if use_reno else None
-    facts: dict[str, str] = {}
+    facts: dict[str, str] = {"relbot bytecode": compile_relbot()}
     if use_reno and reno is None:
         facts["reno"] = "not installed: skipped"
     jobs: list[Job] = []
