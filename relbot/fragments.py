@@ -9,6 +9,7 @@ followed, and nothing larger than the limit is read.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from relbot.git import GitRepo, TreeEntry
 
 PLACEHOLDER = "x"
+_SYMLINK = "is a symbolic link; relbot never reads through links, commit the text itself"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -179,22 +181,34 @@ def _work_tree_entries(directory: Path) -> list[_Entry]:
         return []
     return [
         _Entry(entry.name, entry.is_dir(follow_symlinks=False),
-               functools.partial(read_text, entry.path))
+               functools.partial(_read_listed, entry))
         for entry in listing
     ]
+
+
+def _read_listed(entry: os.DirEntry[str], limit: int) -> str:
+    """:func:`read_text` for a file just listed: the listing's file type spares an lstat."""
+    try:
+        link = entry.is_symlink()
+        regular = entry.is_file(follow_symlinks=False)
+    except OSError as exc:
+        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
+    if link:
+        raise UnsafeFragment(_SYMLINK, "symlink")
+    if not regular:
+        raise UnsafeFragment("is not a regular file", "not-a-file")
+    return _read_regular(entry.path, limit)
 
 
 def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
     def loader(entry: TreeEntry) -> Callable[[int], str]:
         def load(limit: int) -> str:
             if entry.is_symlink:
-                raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
-                                     "commit the text itself", "symlink")
+                raise UnsafeFragment(_SYMLINK, "symlink")
             if not entry.is_regular:
                 raise UnsafeFragment("is not a regular file", "not-a-file")
             if entry.size > limit:
-                raise UnsafeFragment(f"is {entry.size} bytes, larger than the limit of "
-                                     f"{limit} bytes (max_fragment_bytes)", "too-large")
+                raise UnsafeFragment(_too_large(entry.size, limit), "too-large")
             return decode(git.read_blob(entry.oid), limit)
         return load
 
@@ -214,17 +228,21 @@ def _scan_entries(
 ) -> None:
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
-    prefix = rel(directory, root)  # once, not per file: rel() is slow at 10k fragments
+    # Looked up once, not per file: this loop runs 10k times in large repositories.
+    prefix = rel(directory, root)
+    ignored = _ignore_matcher(settings.ignore)
+    types = settings.types
+    limit = component.max_fragment_bytes
     for entry in entries:
         name = entry.name
         relpath = name if prefix == "." else f"{prefix}/{name}"
-        if is_ignored(name, settings) or entry.is_dir:
+        if ignored(name.lower()) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
         if _CONTROL.search(name):
             findings.append(Finding(repr(relpath)[1:-1], "bad-name",
                                     "the file name holds control characters"))
             continue
-        parsed = _parse_name(name, settings.types)
+        parsed = _parse_name(name, types)
         if parsed is None:
             findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
@@ -233,7 +251,7 @@ def _scan_entries(
             findings.append(Finding(relpath, "bad-number", problem))
             continue
         try:
-            text = entry.load(component.max_fragment_bytes)
+            text = entry.load(limit)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
             continue
@@ -295,21 +313,28 @@ def read_text(path: str | os.PathLike[str], limit: int) -> str:
     except OSError as exc:
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
     if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
-                             "commit the text itself", "symlink")
+        raise UnsafeFragment(_SYMLINK, "symlink")
     if not stat.S_ISREG(info.st_mode):
         raise UnsafeFragment("is not a regular file", "not-a-file")
     if info.st_size > limit:
-        raise UnsafeFragment(f"is {info.st_size} bytes, larger than the limit of {limit} "
-                             "bytes (max_fragment_bytes)", "too-large")
+        raise UnsafeFragment(_too_large(info.st_size, limit), "too-large")
+    return _read_regular(path, limit)
+
+
+def _read_regular(path: str | os.PathLike[str], limit: int) -> str:
+    """Open without following a link, check again that it is a regular file, read, decode."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a link since it was looked at
+            raise UnsafeFragment(_SYMLINK, "symlink") from None
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise UnsafeFragment("is not a regular file", "not-a-file")
+        if opened.st_size > limit:
+            raise UnsafeFragment(_too_large(opened.st_size, limit), "too-large")
         # Unbuffered: one read() call for a file of the size fstat reports.
         data = os.read(fd, limit + 1)
         while len(data) < min(opened.st_size, limit + 1):
@@ -320,6 +345,10 @@ def read_text(path: str | os.PathLike[str], limit: int) -> str:
     finally:
         os.close(fd)
     return decode(data, limit)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is {size} bytes, larger than the limit of {limit} bytes (max_fragment_bytes)"
 
 
 def decode(data: bytes, limit: int) -> str:

@@ -220,3 +220,34 @@ def test_fragments_at_the_repository_root_are_named_from_there(tmp_path: Path) -
     found = Project(tmp_path).fragments()
     assert [f.relpath for f in found.fragments] == ["5.feature"]
     assert sorted(f.path for f in found.findings) == ["relbot.toml", "towncrier.toml"]
+
+
+def test_fifo_and_link_in_the_listing_are_refused_unopened(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named pipe or a link among the fragments is reported from the listing, never opened."""
+    os.mkfifo(project.root / "notes" / "17.fix")
+    (project.root / "notes" / "18.fix").symlink_to(project.root / "notes" / "template.rst")
+    put(project, "19.fix", "A fix.\n")
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        opened.append(Path(path).name)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    found = project.fragments()
+    assert [(f.path, f.rule) for f in found.findings] == [("notes/17.fix", "not-a-file"),
+                                                         ("notes/18.fix", "symlink")]
+    assert [f.relpath for f in found.fragments] == ["notes/19.fix"]
+    assert opened == ["19.fix"]
+
+
+def test_read_text_refuses_fifo_and_oversized_files(project: Project) -> None:
+    """read_text on a path checks the file type and size before it opens anything."""
+    os.mkfifo(project.root / "notes" / "20.fix")
+    with pytest.raises(FragmentError, match="not a regular file"):
+        read_text(project.root / "notes" / "20.fix", 100)
+    with pytest.raises(FragmentError, match="is 101 bytes, larger than the limit of 100"):
+        read_text(put(project, "21.fix", "a" * 101), 100)
+    assert read_text(put(project, "22.fix", "a" * 100), 100) == "a" * 100
