@@ -167,17 +167,20 @@ def jobs_for(repo: Generated, next_version: str, relbot: list[str], towncrier: s
     """The commands timed on one repository."""
     work = Path(repo.work)
     size = repo.size
-    jobs = [
-        Job(size, LINT, (*relbot, "fragment", "lint"), work),
-        Job(size, NEXT, (*relbot, "next-version"), work),
-        Job(size, NOTES, (*relbot, "notes", "--draft", "--date", repo.date), work),
-        Job(size, CUT, (*relbot, "cut", "--dry-run", "--date", repo.date), work),
-        Job(size, MR, (*relbot, "mr", "check", "--no-comment", "--iid", str(repo.mr_iid),
-                       "--base", repo.mr_base), work),
-    ]
+    jobs = []
+    # towncrier right before the relbot commands compared with it, so that each pair
+    # runs back to back (see paired()).
     if towncrier:
         jobs.append(Job(size, TOWNCRIER, (towncrier, "build", "--draft", "--version",
                                           next_version, "--date", repo.date), work))
+    jobs += [
+        Job(size, NOTES, (*relbot, "notes", "--draft", "--date", repo.date), work),
+        Job(size, CUT, (*relbot, "cut", "--dry-run", "--date", repo.date), work),
+        Job(size, LINT, (*relbot, "fragment", "lint"), work),
+        Job(size, NEXT, (*relbot, "next-version"), work),
+        Job(size, MR, (*relbot, "mr", "check", "--no-comment", "--iid", str(repo.mr_iid),
+                       "--base", repo.mr_base), work),
+    ]
     if reno:
         jobs.append(Job(size, RENO, (reno, "report"), work))
     return jobs
@@ -273,6 +276,15 @@ def _ok(results: Results, size: Size, command: str) -> Measurement | None:
     return entry
 
 
+def paired(a: Measurement, b: Measurement) -> float:
+    """How many times ``a`` takes ``b``: the median of the ratios of each round's runs.
+
+    The two ran in the same round, seconds apart, so a slow moment of a shared
+    machine slows both and cancels out of their ratio.
+    """
+    return statistics.median(x / y for x, y in zip(a.times, b.times, strict=True))
+
+
 def _verdict(target: str, values: list[tuple[str, float]], good: Callable[[float], bool],
              fmt: Callable[[float], str]) -> Verdict:
     if not values:
@@ -305,14 +317,14 @@ def verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
             a, b = _ok(results, low, command), _ok(results, high, command)
             if a and b:
                 values.append((f"{_k(high.commits)} vs {_k(low.commits)} commits",
-                               b.median / a.median))
+                               paired(b, a)))
         out.append(_verdict(f"`{command}`: no growth with commits (10k fragments, "
                             "within 10%)", values, lambda v: abs(v - 1) <= 0.10, ratio))
-    values = [(s.label, n.median / t.median) for s in sizes
+    values = [(s.label, paired(n, t)) for s in sizes
               if (n := _ok(results, s, NOTES)) and (t := _ok(results, s, TOWNCRIER))]
     out.append(_verdict(f"`{NOTES}` at every size: at most 1.1x `{TOWNCRIER}`", values,
                         lambda v: v <= 1.1, ratio))
-    values = [(s.label, c.median / t.median) for s in sizes
+    values = [(s.label, paired(c, t)) for s in sizes
               if s.commits >= 100000 and s.fragments >= 10000
               and (c := _ok(results, s, CUT)) and (t := _ok(results, s, TOWNCRIER))]
     out.append(_verdict(f"`{CUT}` at 100k commits, 10k fragments: at most 2x "
@@ -321,7 +333,7 @@ def verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
               if s.commits >= 100000 and (m := _ok(results, s, MR))]
     out.append(_verdict(f"`{MR} --no-comment` at 100k commits: at most 1 s", values,
                         lambda v: v <= 1.0, seconds))
-    values = [(s.label, r.median / n.median) for s in sizes if s.fragments == 2000
+    values = [(s.label, paired(r, n)) for s in sizes if s.fragments == 2000
               and (r := _ok(results, s, RENO)) and (n := _ok(results, s, NOTES))]
     out.append(_verdict(f"`{NOTES}` at 2k notes: at least 20x faster than `{RENO}`",
                         values, lambda v: v >= 20, ratio))
@@ -443,6 +455,10 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
         "",
         "## Ratios",
         "",
+        "Each ratio is the median, over the timed rounds, of the two commands' wall-time "
+        "ratio in that round: they run seconds apart, so a slow moment of the machine slows "
+        "both and cancels out. It can differ a little from the ratio of the medians above.",
+        "",
         _row(["repository", "notes / towncrier", "cut / towncrier", "reno / notes",
               "notes output"]),
         _row(["---", "---:", "---:", "---:", "---"]),
@@ -450,7 +466,7 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
     for size in sizes:
         def over(a: str, b: str, size: Size = size) -> str:
             x, y = _ok(results, size, a), _ok(results, size, b)
-            return f"{x.median / y.median:.2f}x" if x and y else "-"
+            return f"{paired(x, y):.2f}x" if x and y else "-"
         lines.append(_row([size.label, over(NOTES, TOWNCRIER), over(CUT, TOWNCRIER),
                            over(RENO, NOTES),
                            f"{equal.get(size, '-')} to towncrier's"]))
