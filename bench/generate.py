@@ -78,6 +78,12 @@ class Size:
         return f"c{self.commits}-f{self.fragments}-t{self.tags}"
 
     @property
+    def one_commit_per_fragment(self) -> bool:
+        """Whether each pending fragment (and reno note) came in a commit of its own."""
+        _, pending = _layout(self)
+        return pending >= self.fragments - 1
+
+    @property
     def label(self) -> str:
         """For tables: ``1k commits, 200 fragments``."""
         return f"{_short(self.commits)} commits, {_short(self.fragments)} fragments"
