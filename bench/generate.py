@@ -327,6 +327,17 @@ def _git_env() -> dict[str, str]:
     return {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 
+def _untouched(repo: Generated) -> bool:
+    """Whether work tree, HEAD and remote are still as generated (no real cut ran)."""
+    try:
+        return (_git(Path(repo.work), "status", "--porcelain") == ""
+                and _git(Path(repo.work), "rev-parse", "HEAD") == repo.head
+                and _git(Path(repo.remote), "rev-parse", "main") == repo.head
+                and len(_git(Path(repo.work), "tag", "--list").splitlines()) == repo.tags)
+    except RuntimeError:
+        return False
+
+
 def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True) -> Generated:
     """Build (or, with ``reuse``, find) the repository of ``size`` below ``dest``."""
     manifest = dest / "manifest.json"
@@ -335,8 +346,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True) -> Ge
         found = Generated(**data)
         if (found.size == size and found.seed == seed
                 and found.generator_version == GENERATOR_VERSION
-                and Path(found.work).is_dir()
-                and _git(Path(found.work), "status", "--porcelain") == ""):
+                and Path(found.work).is_dir() and _untouched(found)):
             return found
     if dest.exists():
         shutil.rmtree(dest)

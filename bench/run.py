@@ -425,7 +425,7 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
         "checks, `forge = \"none\"`",
         *(f"- {key}: {value}" for key, value in facts.items()),
         *([f"- several fragments per commit (too few commits for one each): "
-           f"{', '.join(s.label for s in sizes if not s.one_commit_per_fragment)}"]
+           f"{'; '.join(s.label for s in sizes if not s.one_commit_per_fragment)}"]
           if not all(s.one_commit_per_fragment for s in sizes) else []),
         "",
         "## Wall time (seconds, median)",

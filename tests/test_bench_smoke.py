@@ -64,3 +64,15 @@ def test_runner_reports_every_command(tmp_path: Path, capsys: pytest.CaptureFixt
         assert all(float(value) > 0 for value in values), row
     assert "identical to towncrier's" in ratio_row
     assert "## Targets (issue 7)" in text
+
+
+def test_generator_rebuilds_a_repository_that_was_changed(tmp_path: Path) -> None:
+    """A kept repository is reused only while nobody committed or tagged in it."""
+    tiny = Size(12, 4, 2)
+    first = generate(tmp_path / "repo", tiny)
+    assert generate(tmp_path / "repo", tiny) == first
+    _git(first.work, "tag", "extra")
+    marker = Path(first.work) / "README.md"
+    assert generate(tmp_path / "repo", tiny) == first  # same content, rebuilt
+    assert "extra" not in _git(first.work, "tag", "--list")
+    assert marker.is_file()
