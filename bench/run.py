@@ -236,6 +236,9 @@ def run(sizes: Sequence[Size], *, out: Path, repeat: int, warmup: int, seed: int
         with_reno = (reno if size.fragments <= reno_max_fragments
                      and size.commits <= reno_max_commits else None)
         jobs += jobs_for(repo, next_version, relbot, towncrier, with_reno)
+    # Sizes with the same fragments next to each other in a round, so that the growth
+    # with the number of commits compares runs made close together.
+    jobs.sort(key=lambda job: (job.size.fragments, job.size.commits))
     results: Results = {(job.size, job.command): Measurement() for job in jobs}
     rounds = warmup + repeat
     for number in range(rounds):
