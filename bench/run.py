@@ -218,6 +218,9 @@ def run(sizes: Sequence[Size], *, out: Path, repeat: int, warmup: int, seed: int
     facts: dict[str, str] = {"relbot bytecode": compile_relbot()}
     if use_reno and reno is None:
         facts["reno"] = "not installed: skipped"
+    elif reno:
+        facts["reno"] = (f"run up to {reno_max_fragments} notes and {reno_max_commits} "
+                         "commits (it walks the history note by note)")
     jobs: list[Job] = []
     equal: dict[Size, str] = {}
     facts["load average before"] = _load()
