@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -322,8 +323,6 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def _git_env() -> dict[str, str]:
-    import os
-
     return {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 
