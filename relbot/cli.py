@@ -11,7 +11,6 @@ import datetime
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +31,8 @@ def _fail(message: str, code: int) -> None:
 
 def _print_traceback() -> None:
     """The current exception's traceback for --debug, with secrets masked like every message."""
+    import traceback  # only with --debug: it costs every command a few milliseconds
+
     from relbot.secrets import mask
 
     click.echo(mask(traceback.format_exc()).rstrip("\n"), err=True)

@@ -9,13 +9,14 @@ followed, and nothing larger than the limit is read.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
+from fnmatch import translate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from relbot.git import GitRepo, TreeEntry
 
 PLACEHOLDER = "x"
+_SYMLINK = "is a symbolic link; relbot never reads through links, commit the text itself"
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -90,7 +93,11 @@ class FragmentSet:
 
 def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
     """towncrier's ``parse_newfragment_basename``: the last part that is a type wins."""
-    type_names = set(types)
+    return _parse_name(basename, set(types))
+
+
+def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
+    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this)."""
     parts = basename.split(".")
     for index in range(len(parts) - 1, 0, -1):
         if parts[index] in type_names:
@@ -106,8 +113,20 @@ def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
 
 def is_ignored(basename: str, settings: TowncrierSettings) -> bool:
     """Files towncrier skips: .gitignore, READMEs, the template, configured patterns."""
-    lower = basename.lower()
-    return any(fnmatch(lower, pattern) for pattern in settings.ignore)
+    return _ignore_matcher(settings.ignore)(basename.lower())
+
+
+@functools.lru_cache(maxsize=16)
+def _ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """``fnmatch`` against each of ``patterns``, compiled once: a set and one regex."""
+    literal = frozenset(p for p in patterns if not any(c in p for c in "*?["))
+    wild = [p for p in patterns if p not in literal]
+    regex = re.compile("|".join(translate(p) for p in wild)) if wild else None
+
+    def matches(name: str) -> bool:
+        return name in literal or (regex is not None and regex.match(name) is not None)
+
+    return matches
 
 
 def scan(
@@ -162,22 +181,34 @@ def _work_tree_entries(directory: Path) -> list[_Entry]:
         return []
     return [
         _Entry(entry.name, entry.is_dir(follow_symlinks=False),
-               functools.partial(read_text, directory / entry.name))
+               functools.partial(_read_listed, entry))
         for entry in listing
     ]
+
+
+def _read_listed(entry: os.DirEntry[str], limit: int) -> str:
+    """:func:`read_text` for a file just listed: the listing's file type spares an lstat."""
+    try:
+        link = entry.is_symlink()
+        regular = entry.is_file(follow_symlinks=False)
+    except OSError as exc:
+        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
+    if link:
+        raise UnsafeFragment(_SYMLINK, "symlink")
+    if not regular:
+        raise UnsafeFragment("is not a regular file", "not-a-file")
+    return _read_regular(entry.path, limit)
 
 
 def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
     def loader(entry: TreeEntry) -> Callable[[int], str]:
         def load(limit: int) -> str:
             if entry.is_symlink:
-                raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
-                                     "commit the text itself", "symlink")
+                raise UnsafeFragment(_SYMLINK, "symlink")
             if not entry.is_regular:
                 raise UnsafeFragment("is not a regular file", "not-a-file")
             if entry.size > limit:
-                raise UnsafeFragment(f"is {entry.size} bytes, larger than the limit of "
-                                     f"{limit} bytes (max_fragment_bytes)", "too-large")
+                raise UnsafeFragment(_too_large(entry.size, limit), "too-large")
             return decode(git.read_blob(entry.oid), limit)
         return load
 
@@ -197,16 +228,21 @@ def _scan_entries(
 ) -> None:
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
+    # Looked up once, not per file: this loop runs 10k times in large repositories.
+    prefix = rel(directory, root)
+    ignored = _ignore_matcher(settings.ignore)
+    types = settings.types
+    limit = component.max_fragment_bytes
     for entry in entries:
         name = entry.name
-        relpath = rel(directory / name, root)
-        if is_ignored(name, settings) or entry.is_dir:
+        relpath = name if prefix == "." else f"{prefix}/{name}"
+        if ignored(name.lower()) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
         if _CONTROL.search(name):
             findings.append(Finding(repr(relpath)[1:-1], "bad-name",
                                     "the file name holds control characters"))
             continue
-        parsed = parse_name(name, settings.types)
+        parsed = _parse_name(name, types)
         if parsed is None:
             findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
@@ -215,7 +251,7 @@ def _scan_entries(
             findings.append(Finding(relpath, "bad-number", problem))
             continue
         try:
-            text = entry.load(component.max_fragment_bytes)
+            text = entry.load(limit)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
             continue
@@ -276,30 +312,49 @@ class UnsafeFragment(FragmentError):
         self.rule = rule
 
 
-def read_text(path: Path, limit: int) -> str:
+def read_text(path: str | os.PathLike[str], limit: int) -> str:
     """Read a fragment without following links, at most ``limit`` bytes, as strict UTF-8."""
     try:
         info = os.lstat(path)
     except OSError as exc:
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
     if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFragment("is a symbolic link; relbot never reads through links, "
-                             "commit the text itself", "symlink")
+        raise UnsafeFragment(_SYMLINK, "symlink")
     if not stat.S_ISREG(info.st_mode):
         raise UnsafeFragment("is not a regular file", "not-a-file")
     if info.st_size > limit:
-        raise UnsafeFragment(f"is {info.st_size} bytes, larger than the limit of {limit} "
-                             "bytes (max_fragment_bytes)", "too-large")
+        raise UnsafeFragment(_too_large(info.st_size, limit), "too-large")
+    return _read_regular(path, limit)
+
+
+def _read_regular(path: str | os.PathLike[str], limit: int) -> str:
+    """Open without following a link, check again that it is a regular file, read, decode."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a link since it was looked at
+            raise UnsafeFragment(_SYMLINK, "symlink") from None
         raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
             raise UnsafeFragment("is not a regular file", "not-a-file")
-        data = handle.read(limit + 1)
+        if opened.st_size > limit:
+            raise UnsafeFragment(_too_large(opened.st_size, limit), "too-large")
+        # Unbuffered: one read() call for a file of the size fstat reports.
+        data = os.read(fd, limit + 1)
+        while len(data) < min(opened.st_size, limit + 1):
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     return decode(data, limit)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is {size} bytes, larger than the limit of {limit} bytes (max_fragment_bytes)"
 
 
 def decode(data: bytes, limit: int) -> str:

@@ -49,14 +49,88 @@ def render(
     title: bool = True,
 ) -> Notes:
     """The notes of ``fragments`` for ``version`` (already in notes format)."""
+    return render_variants(component, settings, fragments, version, date, [(fmt, title)])[0]
+
+
+def render_variants(
+    component: Component,
+    settings: TowncrierSettings,
+    fragments: Sequence[Fragment],
+    version: str,
+    date: str,
+    variants: Sequence[tuple[str | None, bool]],
+) -> list[Notes]:
+    """The notes of ``fragments`` once for each ``(fmt, title)`` of ``variants``.
+
+    towncrier's configuration is read once, and variants that differ only in
+    the heading line share one rendering: where the changelog is Markdown, a
+    release's notes and its GitLab release text cost one towncrier run.
+    """
+    config = _towncrier_config(component, settings)
+    bodies: dict[tuple[str, bool], str] = {}
+    return [_render_one(config, settings, fragments, version, date,
+                        fmt or project_format(settings), title, bodies)
+            for fmt, title in variants]
+
+
+def _render_one(
+    config: Any,
+    settings: TowncrierSettings,
+    fragments: Sequence[Fragment],
+    version: str,
+    date: str,
+    fmt: str,
+    title: bool,
+    bodies: dict[tuple[str, bool], str],
+) -> Notes:
+    """One variant; ``bodies`` holds towncrier's renderings by (format, title shown)."""
     from towncrier._builder import render_fragments, split_fragments
 
-    config = _towncrier_config(component, settings)
-    native = project_format(settings)
-    fmt = fmt or native
-    converting = fmt != native
+    converting = fmt != project_format(settings)
     template, markdown = _template(config, fmt, converting)
 
+    issue_format = config.issue_format
+    if converting and fmt == "md" and issue_format:
+        from relbot.markup import rst_link_to_markdown
+
+        issue_format = rst_link_to_markdown(issue_format)
+
+    title_format = _title_format(config, fmt, converting)
+    render_title = title_format == ""
+    header_level = 1
+    if markdown:
+        match = re.search(r"^#+(?=\s)", title_format or "", re.MULTILINE)
+        header_level = len(match[0]) if match else (1 if render_title else 0)
+
+    key = (fmt, render_title and title)
+    rendered = bodies.get(key)
+    if rendered is None:
+        split = split_fragments(_contents(settings, fragments, fmt, converting), config.types,
+                                all_bullets=config.all_bullets)
+        rendered = bodies[key] = render_fragments(
+            template,
+            issue_format,
+            split,
+            config.types,
+            config.underlines[1:],
+            config.wrap,
+            {"name": config.name or "", "version": version, "date": date},
+            top_underline=config.underlines[0],
+            all_bullets=config.all_bullets,
+            render_title=render_title and title,
+            md_header_level=header_level,
+        )
+    top_line = title_format.format(name=config.name or "", version=version,
+                                   project_date=date) if title_format else ""
+    if not title or not top_line:
+        return Notes(top_line, rendered, fmt)
+    parts = [top_line] if markdown else [top_line, config.underlines[0] * len(top_line)]
+    return Notes(top_line, "\n".join([*parts, rendered]), fmt)
+
+
+def _contents(settings: TowncrierSettings, fragments: Sequence[Fragment], fmt: str,
+              converting: bool) -> dict[str, dict[tuple[str, str, int], str]]:
+    """towncrier's fragment mapping: section -> (issue, type, counter) -> text."""
     contents: dict[str, dict[tuple[str, str, int], str]] = {
         name: {} for name, _ in settings.sections
     }
@@ -74,40 +148,7 @@ def render(
             counter = orphan_counter.get(key, 0)
             orphan_counter[key] = counter + 1
         contents.setdefault(fragment.section, {})[fragment.issue, fragment.type, counter] = text
-
-    split = split_fragments(contents, config.types, all_bullets=config.all_bullets)
-    issue_format = config.issue_format
-    if converting and fmt == "md" and issue_format:
-        from relbot.markup import rst_link_to_markdown
-
-        issue_format = rst_link_to_markdown(issue_format)
-
-    title_format = _title_format(config, fmt, converting)
-    render_title = title_format == ""
-    header_level = 1
-    if markdown:
-        match = re.search(r"^#+(?=\s)", title_format or "", re.MULTILINE)
-        header_level = len(match[0]) if match else (1 if render_title else 0)
-
-    rendered = render_fragments(
-        template,
-        issue_format,
-        split,
-        config.types,
-        config.underlines[1:],
-        config.wrap,
-        {"name": config.name or "", "version": version, "date": date},
-        top_underline=config.underlines[0],
-        all_bullets=config.all_bullets,
-        render_title=render_title and title,
-        md_header_level=header_level,
-    )
-    top_line = title_format.format(name=config.name or "", version=version,
-                                   project_date=date) if title_format else ""
-    if not title or not top_line:
-        return Notes(top_line, rendered, fmt)
-    parts = [top_line] if markdown else [top_line, config.underlines[0] * len(top_line)]
-    return Notes(top_line, "\n".join([*parts, rendered]), fmt)
+    return contents
 
 
 def write_changelog(

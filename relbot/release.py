@@ -249,9 +249,13 @@ def _new_release(project: Project, git: GitRepo, options: CutOptions, forge: For
 
 def _render(project: Project, fragments: Sequence[Fragment], version: Version,
             date: str) -> tuple[Notes, Notes]:
-    found = FragmentSet(project.settings.directory, tuple(fragments))
-    notes = project.notes(found, version, date)
-    release_notes = project.notes(found, version, date, fmt="md", title=False)
+    from relbot.notes import render_variants
+
+    # Changelog notes and forge release text in one go: one towncrier run where both are
+    # Markdown (they differ in the heading only).
+    notes, release_notes = render_variants(
+        project.component, project.settings, fragments,
+        project.component.notes_version(str(version)), date, [(None, True), ("md", False)])
     if project.component.notes_supported_versions and project.component.policies:
         from relbot.policy.show import supported_versions_section
 

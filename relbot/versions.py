@@ -80,14 +80,30 @@ def versions_from_tags(component: Component, tags: Iterable[str]) -> list[Versio
     return found
 
 
+# How many of the highest release tags current_version asks git about one by one before
+# it asks for all tags reachable from HEAD at once.
+ANCESTRY_CHECKS = 3
+
+
 def current_version(component: Component, root: Path, git: GitRepo | None) -> Version:
-    """From the version file, else the newest final release tag reachable from HEAD."""
+    """From the version file, else the highest final release tag reachable from HEAD."""
     if component.version_file is not None:
         return read_version_file(component, root)
     if git is None:
         raise ConfigError(f"component {component.name!r} has no version_file and "
                           f"{root} is not a git repository with release tags.")
-    finals = [v for v in versions_from_tags(component, git.tags_merged(tag_glob(component)))
+    glob = tag_glob(component)
+    candidates = sorted(((version, tag) for tag in git.tags(glob)
+                         for version in versions_from_tags(component, [tag])
+                         if not version.prerelease), reverse=True)
+    # `git tag --merged HEAD` walks the whole history; the highest release is nearly
+    # always reachable, and asking about it walks back only as far as that tag.
+    for version, tag in candidates[:ANCESTRY_CHECKS]:
+        if git.is_ancestor(f"refs/tags/{tag}", "HEAD"):
+            return version
+    if len(candidates) <= ANCESTRY_CHECKS:
+        return Version(0, 0, 0)  # none of them is reachable
+    finals = [v for v in versions_from_tags(component, git.tags_merged(glob))
               if not v.prerelease]
     return max(finals, default=Version(0, 0, 0))
 

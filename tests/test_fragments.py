@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,9 @@ from hypothesis import strategies as st
 
 from relbot.config import load_config
 from relbot.errors import FragmentError, UsageError
-from relbot.fragments import new_fragment, parse_name, read_text, scan
+from relbot.fragments import is_ignored, new_fragment, parse_name, read_text, scan
 from relbot.project import Project
-from relbot.towncrier_settings import load_towncrier_settings
+from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
 
 TYPES = ["BREAKING", "feature", "change", "fix", "docs", "removal", "chore", "misc"]
 TOWNCRIER = '[tool.towncrier]\ndirectory = "notes"\ntemplate = "notes/template.rst"\n' + "".join(
@@ -96,6 +97,24 @@ def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:
     hotfix = project.fragments(hotfix=True)
     assert [(f.issue, f.type, f.text) for f in hotfix.fragments] == [("2", "fix",
                                                                        "A hotfix.\n")]
+
+
+IGNORE_PATTERNS = st.lists(st.sampled_from(
+    ["*.tmpl", "draft-?.md", "[ab]*.txt", "notes.[!x]", "keep", "*", "readme.md", "[", "a[b"]),
+    max_size=4)
+
+
+@given(patterns=IGNORE_PATTERNS,
+       name=st.text(alphabet="abdknoprstxAKmpel.-?*[]!", min_size=1, max_size=12))
+def test_ignore_patterns_match_as_fnmatch_does(patterns: list[str], name: str) -> None:
+    """A configured ignore pattern skips exactly the names towncrier's fnmatch skips."""
+    settings = TowncrierSettings(
+        config_file=Path("towncrier.toml"), base_directory=Path(), directory=Path("notes"),
+        sections=(("", ""),), types={}, orphan_prefix="+", ignore=tuple(patterns),
+        filename="NEWS.rst", markdown=False, issue_pattern="",
+        start_string=".. towncrier release notes start\n")
+    expected = any(fnmatch(name.lower(), pattern) for pattern in patterns)
+    assert is_ignored(name, settings) == expected
 
 
 @pytest.mark.reliability("Hostile fragments")
@@ -195,3 +214,44 @@ def test_scan_reads_each_file_once(project: Project, monkeypatch: pytest.MonkeyP
     found = scan(project.settings, config.component(None), project.root)
     assert len(found.fragments) == 20
     assert len(opened) == 20 and len(set(opened)) == 20
+
+
+def test_fragments_at_the_repository_root_are_named_from_there(tmp_path: Path) -> None:
+    """With the fragments directory at the root, findings name the bare file names."""
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "."\n')
+    (tmp_path / "relbot.toml").write_text("[[component]]\n")
+    (tmp_path / "5.feature").write_text("A feature.\n")
+    found = Project(tmp_path).fragments()
+    assert [f.relpath for f in found.fragments] == ["5.feature"]
+    assert sorted(f.path for f in found.findings) == ["relbot.toml", "towncrier.toml"]
+
+
+def test_fifo_and_link_in_the_listing_are_refused_unopened(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named pipe or a link among the fragments is reported from the listing, never opened."""
+    os.mkfifo(project.root / "notes" / "17.fix")
+    (project.root / "notes" / "18.fix").symlink_to(project.root / "notes" / "template.rst")
+    put(project, "19.fix", "A fix.\n")
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        opened.append(Path(path).name)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    found = project.fragments()
+    assert [(f.path, f.rule) for f in found.findings] == [("notes/17.fix", "not-a-file"),
+                                                         ("notes/18.fix", "symlink")]
+    assert [f.relpath for f in found.fragments] == ["notes/19.fix"]
+    assert opened == ["19.fix"]
+
+
+def test_read_text_refuses_fifo_and_oversized_files(project: Project) -> None:
+    """read_text on a path checks the file type and size before it opens anything."""
+    os.mkfifo(project.root / "notes" / "20.fix")
+    with pytest.raises(FragmentError, match="not a regular file"):
+        read_text(project.root / "notes" / "20.fix", 100)
+    with pytest.raises(FragmentError, match="is 101 bytes, larger than the limit of 100"):
+        read_text(put(project, "21.fix", "a" * 101), 100)
+    assert read_text(put(project, "22.fix", "a" * 100), 100) == "a" * 100

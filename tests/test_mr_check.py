@@ -215,3 +215,22 @@ def test_no_token_skips_the_comment() -> None:
     forge = MemoryNotes(user_id=None)
     assert upsert_comment(forge, 1, "x", marker=MARKER, ok=True) is None
     assert forge.writes == []
+
+
+def test_mr_check_without_comment_never_imports_python_gitlab(
+        mr_repo: tuple[Repo, str]) -> None:
+    """`mr check --no-comment` runs in every pipeline: python-gitlab stays unloaded."""
+    import subprocess
+    import sys
+
+    repo, base = mr_repo
+    repo.write(f"{FRAGMENTS}/1500.feature.thing", "A new thing.\n")
+    repo.commit_all("Thing")
+    code = ("import sys\nfrom relbot.cli import main\n"
+            f"sys.argv = ['relbot', 'mr', 'check', '--no-comment', '--iid', '1500', "
+            f"'--base', {base!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('GITLAB', 'gitlab' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
+                            text=True, check=False)
+    assert "EXIT 0" in result.stdout and "GITLAB False" in result.stdout, result

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from relbot.notes import render, render_variants
 from relbot.project import Project
 from relbot.versions import Version
 
@@ -115,3 +117,33 @@ def test_without_title(tmp_path: Path) -> None:
     assert notes.title == "## v1.5.0 (2024-10-01)"
     assert not notes.text.startswith("## v1.5.0")
     assert notes.text.lstrip().startswith("### New Features")
+
+
+@pytest.mark.parametrize("files", [RST_PROJECT, MD_PROJECT], ids=["rst", "md"])
+def test_variants_equal_separate_renderings(tmp_path: Path, files: dict[str, str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release's notes and forge text rendered together equal two separate renderings.
+
+    Where the changelog is Markdown, towncrier renders them once (they differ in the
+    heading only); an RST changelog needs a second, Markdown, rendering.
+    """
+    import towncrier._builder
+
+    root = materialise(tmp_path, files)
+    project = Project(root)
+    fragments = project.fragments().fragments
+    version = project.component.notes_version("1.5.0")
+    separate = [render(project.component, project.settings, fragments, version, "2024-10-01",
+                       fmt=fmt, title=title) for fmt, title in ((None, True), ("md", False))]
+    calls: list[str] = []
+    real = towncrier._builder.render_fragments
+
+    def counting(*args: Any, **kwargs: Any) -> str:
+        calls.append(args[0][:20])
+        return str(real(*args, **kwargs))
+
+    monkeypatch.setattr(towncrier._builder, "render_fragments", counting)
+    together = render_variants(project.component, project.settings, fragments, version,
+                               "2024-10-01", [(None, True), ("md", False)])
+    assert together == separate
+    assert len(calls) == (1 if files is MD_PROJECT else 2)

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from relbot.config import Component, load_config
 from relbot.errors import UsageError, VersionError
 from relbot.fragments import Fragment
+from relbot.git import GitRepo
+from relbot.project import Project
 from relbot.versions import (
     Version,
     bumped,
@@ -20,6 +22,7 @@ from relbot.versions import (
     require_forward,
     versions_from_tags,
 )
+from tests.conftest import Repo, make_repo
 
 
 @pytest.fixture
@@ -117,3 +120,68 @@ def test_prerelease_then_final_moves_forward(current: Version, pre: int, bump: s
     final = bumped(current, bump)
     rc = final.replace(prerelease=f"rc.{pre}")
     assert current < rc < final
+
+
+def _tagged_repo(tmp_path: Path) -> Repo:
+    """main: v1.0.0, v1.1.0 and v2.0.0-rc.1; branch `next`, not merged: v3.0.0 to v6.0.0."""
+    repo = make_repo(tmp_path, {
+        "towncrier.toml": '[tool.towncrier]\ndirectory = "c"\n',
+        "relbot.toml": "[[component]]\n",
+    })
+    repo.git("tag", "-a", "-m", "r", "v1.0.0")
+    repo.write("a.txt", "a\n")
+    repo.commit_all("a")
+    repo.git("tag", "v1.1.0")
+    repo.write("b.txt", "b\n")
+    repo.commit_all("b")
+    repo.git("tag", "-a", "-m", "rc", "v2.0.0-rc.1")
+    repo.git("checkout", "-q", "-b", "next")
+    for major in range(3, 7):
+        repo.write("n.txt", f"{major}\n")
+        repo.commit_all(f"n{major}")
+        repo.git("tag", f"v{major}.0.0")
+    repo.git("checkout", "-q", "main")
+    return repo
+
+
+@pytest.mark.parametrize("unmerged", [1, 4], ids=["few-higher-tags", "many-higher-tags"])
+def test_current_version_is_the_highest_final_tag_reachable_from_head(
+        tmp_path: Path, unmerged: int) -> None:
+    """Without a version file: the highest final tag of HEAD's history, whichever way found."""
+    repo = _tagged_repo(tmp_path)
+    for major in range(3 + unmerged, 7):
+        repo.git("tag", "-d", f"v{major}.0.0")
+    project = Project(repo.path)
+    assert project.component.version_file is None
+    assert project.current_version() == Version.parse("1.1.0")
+    repo.git("checkout", "-q", "next")
+    assert project.current_version() == Version.parse(f"{2 + unmerged}.0.0")
+
+
+def test_current_version_does_not_walk_all_history_when_the_top_tag_is_reachable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual case asks git about the highest tag, not for every reachable tag."""
+    repo = _tagged_repo(tmp_path)
+    repo.git("checkout", "-q", "next")
+
+    def walk(self: GitRepo, glob: str, rev: str = "HEAD") -> list[str]:
+        raise AssertionError("git tag --merged walks the whole history")
+
+    monkeypatch.setattr(GitRepo, "tags_merged", walk)
+    assert Project(repo.path).current_version() == Version.parse("6.0.0")
+
+
+def test_current_version_without_release_tags(tmp_path: Path) -> None:
+    """No release tag at all, or none reachable: 0.0.0."""
+    repo = make_repo(tmp_path, {
+        "towncrier.toml": '[tool.towncrier]\ndirectory = "c"\n',
+        "relbot.toml": "[[component]]\n",
+    })
+    project = Project(repo.path)
+    assert project.current_version() == Version.parse("0.0.0")
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("o.txt", "o\n")
+    repo.commit_all("o")
+    repo.git("tag", "v1.0.0")
+    repo.git("checkout", "-q", "main")
+    assert project.current_version() == Version.parse("0.0.0")

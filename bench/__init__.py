@@ -1,0 +1,1 @@
+"""relbot's benchmark: synthetic repositories (``generate``) and the runner (``run``)."""

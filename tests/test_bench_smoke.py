@@ -1,0 +1,76 @@
+"""The benchmark harness at its smallest size: it generates, runs and reports (no targets)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.generate import MR_COMMITS, Size, generate
+from bench.run import COMMANDS, RENO, main, tool
+
+SMOKE = Size(50, 20, 3)
+
+
+def _git(cwd: str, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_generator_builds_the_size_it_is_asked_for(tmp_path: Path) -> None:
+    """The synthetic repository has the commits, tags, fragments and reno notes asked for."""
+    repo = generate(tmp_path / "repo", SMOKE, seed=1)
+    work = Path(repo.work)
+    assert _git(repo.work, "rev-list", "--count", "HEAD") == str(SMOKE.commits)
+    assert len(_git(repo.work, "tag", "--list", "v*").splitlines()) == SMOKE.tags
+    fragments = [p for p in (work / "changelog.d").iterdir() if not p.name.startswith(".")]
+    notes = list((work / "releasenotes" / "notes").glob("*.yaml"))
+    assert len(fragments) == len(notes) == SMOKE.fragments
+    assert (work / "version").read_text(encoding="utf-8").strip() == repo.current_version
+    assert _git(repo.work, "rev-parse", f"HEAD~{MR_COMMITS}") == repo.mr_base
+    assert (work / "changelog.d" / f"{repo.mr_iid}.feature.md").is_file()
+    assert _git(repo.work, "rev-parse", "origin/main") == repo.head
+
+
+def test_generator_is_deterministic(tmp_path: Path) -> None:
+    """The same size and seed give the same commit ids; another seed gives others."""
+    tiny = Size(12, 4, 2)
+    first = generate(tmp_path / "a", tiny, seed=7)
+    again = generate(tmp_path / "b", tiny, seed=7)
+    other = generate(tmp_path / "c", tiny, seed=8)
+    assert first.head == again.head
+    assert first.head != other.head
+
+
+def test_runner_reports_every_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One fast round writes tables with positive times and memory for every command."""
+    report = tmp_path / "benchmarks.md"
+    code = main(["--size", "50:20:3", "--repeat", "1", "--warmup", "0",
+                 "--out", str(tmp_path / "out"), "--report", str(report)])
+    assert code == 0, capsys.readouterr().err
+    text = report.read_text(encoding="utf-8")
+    assert text == capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.startswith("| 50 commits")]
+    time_row, cpu_row, memory_row, ratio_row = rows
+    # reno is not a test dependency: the harness skips it, and says so, where it is missing.
+    commands = [c for c in COMMANDS if c != RENO or tool("reno")]
+    assert ("reno: not installed: skipped" in text) == (RENO not in commands)
+    header = next(line for line in text.splitlines() if line.startswith("| repository"))
+    assert header == "| repository | " + " | ".join(f"`{c}`" for c in commands) + " |"
+    for row in (time_row, cpu_row, memory_row):
+        values = [cell.strip() for cell in row.strip("|").split("|")[1:]]
+        assert len(values) == len(commands)
+        assert all(float(value) > 0 for value in values), row
+    assert "identical to towncrier's" in ratio_row
+    assert "## Targets (issue 7)" in text
+
+
+def test_generator_rebuilds_a_repository_that_was_changed(tmp_path: Path) -> None:
+    """A kept repository is reused only while nobody committed or tagged in it."""
+    tiny = Size(12, 4, 2)
+    first = generate(tmp_path / "repo", tiny)
+    assert generate(tmp_path / "repo", tiny) == first
+    _git(first.work, "tag", "extra")
+    assert generate(tmp_path / "repo", tiny) == first  # same content, rebuilt
+    assert "extra" not in _git(first.work, "tag", "--list")
