@@ -99,3 +99,12 @@ def test_reliability_summary_lists_every_reliability_test() -> None:
     assert listed == collected, (
         "regenerate with: pytest -p no:xdist -m reliability --reliability-report "
         "docs/reliability.md")
+
+
+def test_readme_shows_the_comment_relbot_really_posts() -> None:
+    """The comment excerpt in the README is a piece of the generated example, unchanged."""
+    readme = (PROJECT / "README.md").read_text()
+    excerpt = readme.split("tests/test_docs.py keeps it in step -->\n", 1)[1].split(
+        "\n<!-- end of excerpt -->", 1)[0]
+    assert excerpt.startswith("<!-- relbot:mr-check -->")
+    assert excerpt in (DOCS / "mr-comment-example.md").read_text()
