@@ -191,10 +191,12 @@ def notes(root: Path, component_name: str | None, draft: bool, version_text: str
 @relbot_command(component=False)
 def init(root: Path, preset: str, force: bool) -> None:
     """Write a configuration for a kind of project."""
-    from relbot.presets import apply_preset
+    from relbot.presets import apply_preset, get_preset
 
-    for name in apply_preset(root.resolve(), preset, force=force):
+    written = apply_preset(root.resolve(), preset, force=force)
+    for name in written:
         click.echo(f"wrote {name}")
+    click.echo(f"preset {preset}: {get_preset(preset).summary}", err=True)
 
 
 @cli.command()

@@ -173,11 +173,6 @@ def write_changelog(
     return directory / str(config.filename)
 
 
-def changelog_path(component: Component, settings: TowncrierSettings) -> Path:
-    """Where towncrier writes the changelog."""
-    return settings.base_directory / settings.filename
-
-
 def _towncrier_config(component: Component, settings: TowncrierSettings) -> Any:
     from click import ClickException
     from towncrier._settings.load import load_config_from_file

@@ -24,7 +24,6 @@ class Preset:
     towncrier_toml: str
     version: str = "0.0.0"
     version_file: str = "version"
-    fragments_directory: str = "changelog.d"
     gitignore_dirs: tuple[str, ...] = ()
 
 
@@ -86,7 +85,6 @@ underlines = ["-", "~", "^"]
 """ + _types(_YAOOK_TYPES)
     return Preset(name=name, summary=summary, relbot_toml=relbot_toml,
                   towncrier_toml=towncrier_toml, version_file="version",
-                  fragments_directory="docs/_releasenotes",
                   gitignore_dirs=("docs/_releasenotes", "docs/_releasenotes/hotfix"))
 
 
@@ -142,7 +140,6 @@ issue_format = "!{issue}"
         ("security", "Security", True),
     )),
     version_file="VERSION",
-    fragments_directory="changelog.d",
     gitignore_dirs=("changelog.d",),
 )
 
