@@ -9,11 +9,9 @@ followed, and nothing larger than the limit is read.
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
-import stat
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from fnmatch import translate
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING
 from relbot.config import Component, did_you_mean, rel
 from relbot.errors import FragmentError, UsageError
 from relbot.findings import Finding, errors
+from relbot.safe_files import Refused, read_bounded
 from relbot.towncrier_settings import TowncrierSettings
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 PLACEHOLDER = "x"
 _SYMLINK = "is a symbolic link; relbot never reads through links, commit the text itself"
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -197,7 +195,7 @@ def _read_listed(entry: os.DirEntry[str], limit: int) -> str:
         raise UnsafeFragment(_SYMLINK, "symlink")
     if not regular:
         raise UnsafeFragment("is not a regular file", "not-a-file")
-    return _read_regular(entry.path, limit)
+    return _read(entry.path, limit, looked_at=True)
 
 
 def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
@@ -314,43 +312,23 @@ class UnsafeFragment(FragmentError):
 
 def read_text(path: str | os.PathLike[str], limit: int) -> str:
     """Read a fragment without following links, at most ``limit`` bytes, as strict UTF-8."""
-    try:
-        info = os.lstat(path)
-    except OSError as exc:
-        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFragment(_SYMLINK, "symlink")
-    if not stat.S_ISREG(info.st_mode):
-        raise UnsafeFragment("is not a regular file", "not-a-file")
-    if info.st_size > limit:
-        raise UnsafeFragment(_too_large(info.st_size, limit), "too-large")
-    return _read_regular(path, limit)
+    return _read(path, limit)
 
 
-def _read_regular(path: str | os.PathLike[str], limit: int) -> str:
-    """Open without following a link, check again that it is a regular file, read, decode."""
+def _read(path: str | os.PathLike[str], limit: int, *, looked_at: bool = False) -> str:
+    """:func:`relbot.safe_files.read_bounded`, its refusals worded as lint findings."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # replaced by a link since it was looked at
-            raise UnsafeFragment(_SYMLINK, "symlink") from None
-        raise UnsafeFragment(f"cannot be read: {exc.strerror}", "unreadable") from None
-    try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            raise UnsafeFragment("is not a regular file", "not-a-file")
-        if opened.st_size > limit:
-            raise UnsafeFragment(_too_large(opened.st_size, limit), "too-large")
-        # Unbuffered: one read() call for a file of the size fstat reports.
-        data = os.read(fd, limit + 1)
-        while len(data) < min(opened.st_size, limit + 1):
-            more = os.read(fd, limit + 1 - len(data))
-            if not more:
-                break
-            data += more
-    finally:
-        os.close(fd)
-    return decode(data, limit)
+        return decode(read_bounded(path, limit, looked_at=looked_at), limit)
+    except Refused as refused:
+        if refused.rule == "symlink":
+            message = _SYMLINK
+        elif refused.rule == "not-a-file":
+            message = "is not a regular file"
+        elif refused.rule == "too-large":
+            message = _too_large(refused.size or limit + 1, limit)
+        else:
+            message = f"cannot be read: {refused.detail}"
+        raise UnsafeFragment(message, refused.rule) from None
 
 
 def _too_large(size: int, limit: int) -> str:

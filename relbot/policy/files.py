@@ -13,15 +13,14 @@ before it is read.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from relbot.config import did_you_mean
 from relbot.errors import PolicyError
+from relbot.safe_files import Refused, read_bounded
 
 POLICY_DIR = "policies"
 MAX_POLICY_BYTES = 1024 * 1024
@@ -103,24 +102,16 @@ def read_regular(path: Path, limit: int, what: str) -> bytes:
     ``what`` names the files in messages (``policy files``).
     """
     try:
-        info = os.lstat(path)
-    except OSError as exc:
-        raise NotReadable(f"cannot be read: {exc.strerror}") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise NotReadable(f"is a symbolic link; relbot does not read {what} through links")
-    if not stat.S_ISREG(info.st_mode):
-        raise NotReadable("is not a regular file")
-    if info.st_size > limit:
-        raise NotReadable("is too large", info.st_size)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise NotReadable(f"cannot be read: {exc.strerror}") from None
-    if len(data) > limit:
-        raise NotReadable("is too large", len(data))
-    return data
+        return read_bounded(path, limit)
+    except Refused as refused:
+        if refused.rule == "symlink":
+            raise NotReadable(f"is a symbolic link; relbot does not read {what} through "
+                              "links") from None
+        if refused.rule == "not-a-file":
+            raise NotReadable("is not a regular file") from None
+        if refused.rule == "too-large":
+            raise NotReadable("is too large", refused.size) from None
+        raise NotReadable(f"cannot be read: {refused.detail}") from None
 
 
 def check_size(label: str, size: int) -> None:
