@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from relbot.config import Config, rel
 from relbot.errors import GitError, RelbotError, UsageError
 from relbot.findings import Finding, errors
-from relbot.fragments import PLACEHOLDER, Fragment, parse_name, taken_counters
+from relbot.fragments import PLACEHOLDER, Fragment, FragmentName, parse_name, taken_counters
 
 if TYPE_CHECKING:
     from relbot.git import GitRepo
@@ -174,15 +174,11 @@ def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git:
 def _check_component(config: Config, project: Project, mr: MergeRequest,
                      changed: list[tuple[str, str]]) -> ComponentReport:
     component = project.component
-    directories = [project.fragment_directory(False)]
-    if component.hotfix_directory is not None:
-        directories.append(component.hotfix_directory)
-    dirs = [rel(d, project.root) for d in directories]
-    added = [path for status, path in changed if status in ("A", "M", "C")
-             and any(path.startswith(d.rstrip("/") + "/") for d in dirs)
-             and "/" not in path[len(_prefix(path, dirs)):]]
-    own = [p for p in added if parse_name(Path(p).name, project.settings.types)]
-    checks = [_presence(config, mr, changed, own, dirs)]
+    dirs = sorted({rel(project.fragment_directory(hotfix), project.root)
+                   for hotfix in (False, True)})
+    own = mr_fragments(project, changed)
+    checks = [_presence(config, mr, changed, [rel(path, project.root) for path, _ in own],
+                        dirs)]
 
     found = project.fragments()
     lint_findings = list(found.findings)
@@ -212,10 +208,18 @@ def _check_component(config: Config, project: Project, mr: MergeRequest,
     return ComponentReport(component.name, tuple(checks), current, next_version, notes)
 
 
-def _prefix(path: str, dirs: list[str]) -> str:
-    """The longest of ``dirs`` that holds ``path`` (hotfix/ inside the fragments dir)."""
-    holding = [d.rstrip("/") + "/" for d in dirs if path.startswith(d.rstrip("/") + "/")]
-    return max(holding, key=len, default="")
+def mr_fragments(project: Project,
+                 changed: list[tuple[str, str]]) -> list[tuple[Path, FragmentName]]:
+    """The fragments the MR adds or changes in the component's (hotfix) fragment directory."""
+    homes = {project.fragment_directory(False), project.fragment_directory(True)}
+    found = []
+    for status, path in changed:
+        candidate = project.root / path
+        if status in ("A", "M") and candidate.parent in homes:
+            parsed = parse_name(candidate.name, project.settings.types)
+            if parsed is not None:
+                found.append((candidate, parsed))
+    return found
 
 
 def _presence(config: Config, mr: MergeRequest, changed: list[tuple[str, str]],
@@ -235,12 +239,13 @@ def _presence(config: Config, mr: MergeRequest, changed: list[tuple[str, str]],
         f"{mr.iid} TYPE 'text'`) or set the label {config.no_changelog_label!r}"),))
 
 
-def _numbers(project: Project, mr: MergeRequest, own: list[str]) -> Check:
+def _numbers(project: Project, mr: MergeRequest,
+             own: list[tuple[Path, FragmentName]]) -> Check:
     findings = []
     orphan = project.settings.orphan_prefix
-    for path in own:
-        parsed = parse_name(Path(path).name, project.settings.types)
-        if parsed is None or parsed.issue.startswith(orphan):
+    for absolute, parsed in own:
+        path = rel(absolute, project.root)
+        if parsed.issue.startswith(orphan):
             continue
         if parsed.issue == PLACEHOLDER:
             findings.append(Finding(path, "placeholder-number",
@@ -256,16 +261,8 @@ def _numbers(project: Project, mr: MergeRequest, own: list[str]) -> Check:
 def _fix_placeholders(projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
                       changed: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
     """Rename this MR's ``x.`` fragments to its number, commit and push (same project only)."""
-    todo: list[tuple[Project, Path]] = []
-    for project in projects:
-        homes = {project.fragment_directory(False), project.fragment_directory(True)}
-        for status, changed_path in changed:
-            candidate = project.root / changed_path
-            if status not in ("A", "M") or candidate.parent not in homes:
-                continue
-            parsed = parse_name(candidate.name, project.settings.types)
-            if parsed and parsed.issue == PLACEHOLDER:
-                todo.append((project, candidate))
+    todo = [(project, path) for project in projects
+            for path, parsed in mr_fragments(project, changed) if parsed.issue == PLACEHOLDER]
     if not todo:
         return [], []
     if mr.from_fork:
