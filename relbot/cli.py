@@ -143,11 +143,10 @@ def fragment_lint(root: Path, component_name: str | None, hotfix: bool) -> None:
     found = project.fragments(hotfix=hotfix)
     for finding in found.findings:
         click.echo(str(finding))
-    count = len(found.fragments)
-    if not found.ok:
-        bad = sum(1 for f in found.findings if f.severity == "error")
-        raise CheckFailed(f"{bad} fragment problem(s) in {project.component.name}.")
-    click.echo(f"{count} fragment(s) ok.", err=True)
+    if found.problems:
+        raise CheckFailed(f"{len(found.problems)} fragment problem(s) in "
+                          f"{project.component.name}.")
+    click.echo(f"{len(found.fragments)} fragment(s) ok.", err=True)
 
 
 @cli.command("next-version")
@@ -275,6 +274,7 @@ def mr_check(root: Path, component_name: str | None, fix: bool, junit: Path | No
              no_comment: bool, iid: int | None, base: str | None) -> None:
     """Check a merge request and keep relbot's one comment on it up to date."""
     from relbot.errors import CheckFailed
+    from relbot.findings import errors
     from relbot.mr_command import run_mr_check
 
     report, comment_status = run_mr_check(root, component_name, fix=fix, junit=junit,
@@ -282,8 +282,7 @@ def mr_check(root: Path, component_name: str | None, fix: bool, junit: Path | No
     click.echo(report.describe())
     click.echo(comment_status, err=True)
     if not report.ok:
-        raise CheckFailed(f"merge request !{report.mr.iid} has "
-                          f"{len([f for f in report.findings if f.severity == 'error'])} "
+        raise CheckFailed(f"merge request !{report.mr.iid} has {len(errors(report.findings))} "
                           "problem(s).")
 
 @cli.group()

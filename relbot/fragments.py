@@ -73,13 +73,18 @@ class FragmentSet:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
+    def problems(self) -> list[Finding]:
+        """The findings that are errors."""
+        return errors(list(self.findings))
+
+    @property
     def ok(self) -> bool:
         """No finding is an error."""
-        return not errors(list(self.findings))
+        return not self.problems
 
     def require_valid(self, command: str) -> None:
         """Refuse to go on with invalid fragments: one sentence, the first problem."""
-        bad = errors(list(self.findings))
+        bad = self.problems
         if not bad:
             return
         more = f" ({len(bad) - 1} more)" if len(bad) > 1 else ""

@@ -328,7 +328,7 @@ def _require_not_behind(git: GitRepo, branch: str, head: str, remote_sha: str | 
 
 
 def _require_fragments(project: Project, found: FragmentSet, hotfix: bool) -> None:
-    bad = errors(list(found.findings))
+    bad = found.problems
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
         raise ReleaseRefused(f"fragments do not pass lint: {bad[0]}{more}; "
