@@ -420,9 +420,9 @@ def _resume_commit(project: Project, git: GitRepo, options: CutOptions, forge: F
                    branch: str, remote: bool, commit: str) -> ReleasePlan | None:
     component = project.component
     versions = git.trailer(commit, TRAILER_VERSION)
-    dates = git.trailer(commit, TRAILER_DATE)
     if not versions:
         return None
+    dates = git.trailer(commit, TRAILER_DATE)
     version = parse_version(versions[0], f"the {TRAILER_VERSION} trailer of {commit[:12]}")
     date = dates[0] if dates else options.date
     tag = component.tag(str(version))
@@ -448,8 +448,8 @@ def _resume_commit(project: Project, git: GitRepo, options: CutOptions, forge: F
 def _resume_prerelease(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
                        branch: str, remote: bool, head: str) -> ReleasePlan | None:
     component = project.component
-    tags = [t for t in git.tags_at(head, tag_glob(component))]
-    pres = [(v, t) for t in tags for v in versions_from_tags(component, [t]) if v.prerelease]
+    pres = [(v, t) for t in git.tags_at(head, tag_glob(component))
+            for v in versions_from_tags(component, [t]) if v.prerelease]
     if not pres:
         return None
     version, tag = max(pres)
@@ -460,7 +460,7 @@ def _resume_prerelease(project: Project, git: GitRepo, options: CutOptions, forg
             raise ReleaseRefused(f"HEAD is already released as {tag}; commit something new "
                                  "before the next pre-release.")
         return None  # a complete pre-release: the final release is a new one
-    found = _fragments_at(project, git, head, None)
+    found = _fragments_at(project, git, head)
     notes, release_notes = _render(project, found, version, options.date)
     return ReleasePlan(
         component=component.name, version=str(version), tag=tag, branch=branch, base=head,
@@ -498,15 +498,17 @@ def _state(project: Project, git: GitRepo, forge: Forge, branch: str, remote: bo
 
 
 def _fragments_at(project: Project, git: GitRepo, rev: str,
-                  only: set[str] | None) -> list[Fragment]:
+                  removed: set[str] | None = None) -> list[Fragment]:
+    """The fragments at commit ``rev``: those of ``removed`` (a release commit's), or else
+    the pending ones (a pre-release's, which never takes hotfix fragments)."""
+    directories = {project.fragment_directory(False)}
+    if removed is not None:
+        directories.add(project.fragment_directory(True))
     fragments: list[Fragment] = []
-    directories = [project.settings.directory]
-    if project.component.hotfix_directory is not None:
-        directories.append(project.component.hotfix_directory)
-    for directory in directories:
+    for directory in sorted(directories):
         found = scan(project.settings, project.component, project.root, directory,
                      tree=(git, rev))
-        fragments.extend(f for f in found.fragments if only is None or f.relpath in only)
+        fragments.extend(f for f in found.fragments if removed is None or f.relpath in removed)
     return fragments
 
 
