@@ -229,9 +229,13 @@ def test_killed_process_is_finished_by_rerun(repo: Repo, ref: str) -> None:
     assert killed.returncode == -9
     assert remote_refs(repo) == remote_before
     hook.unlink()
-    rerun = relbot_process(repo)
+    rerun = relbot_process(repo, "--json")
     assert rerun.returncode == 0, rerun.stderr
-    assert "resum" in rerun.stdout + rerun.stderr or "released v8.1.0" in rerun.stdout
+    result = json.loads(rerun.stdout)
+    assert result["resumed"] is True  # it took up the killed run's commit, made no new one
+    done_before = {"refs/heads/main": ["commit"], "refs/tags/v8.1.0": ["commit", "tag"]}[ref]
+    assert [s["step"] for s in result["steps"] if s["done"]] == done_before
+    assert not set(done_before) & set(result["steps_done"])
     assert repo.git("rev-list", "--count", f"{base}..HEAD") == "1"
     assert repo.git("tag", "--list") == "v8.1.0"
     assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == repo.git("rev-parse", "HEAD")

@@ -119,7 +119,7 @@ def test_cut_with_gitlab_down_then_up(release_repo: CutRepo) -> None:
     down = release_repo.cut()
     assert down.code == 1
     assert down.err.strip() == ("relbot: GitLab could not be reached while looking up "
-                                "release v8.1.0.") or "could not be reached" in down.err
+                                "release v8.1.0.")
     config.write_text(original)
     up = release_repo.cut()
     assert up.code == 0, up.out + up.err

@@ -70,8 +70,19 @@ def test_fragments_directory_linked_outside(yaook_repo: Repo, secret_file: Path)
     notes.rmdir()
     (secret_file.parent / "1.feature").write_text(SECRET)
     notes.symlink_to(secret_file.parent)
-    text = outputs(yaook_repo, ["fragment", "lint"], ["notes"])
-    assert "lies outside the repository" in text or "points outside" in text
+    for command in (["fragment", "lint"], ["notes"]):
+        refused = relbot(yaook_repo.path, *command)
+        assert (refused.returncode, refused.stdout, refused.stderr) == (
+            2, "", "relbot: relbot.toml: component 'k8s': hotfix_directory "
+                   "'docs/_releasenotes/hotfix' points outside the repository.\n")
+    # without the hotfix directory (which lies inside the link), towncrier's directory is refused
+    config = yaook_repo.path / "relbot.toml"
+    config.write_text("".join(line for line in config.read_text().splitlines(keepends=True)
+                              if not line.startswith("hotfix_directory")))
+    lint = relbot(yaook_repo.path, "fragment", "lint")
+    assert (lint.returncode, lint.stderr) == (2, "relbot: towncrier.toml: tool.towncrier."
+                                                 "directory points outside the repository.\n")
+    text = outputs(yaook_repo, ["notes"], ["cut", "--dry-run"], ["mr", "check", "--no-comment"])
     assert SECRET not in text
 
 
@@ -103,21 +114,37 @@ def test_hostile_fragment_files(yaook_repo: Repo, name: str, data: bytes, rule: 
 
 
 @hostile
-def test_shell_metacharacters_in_names_are_only_names(yaook_repo: Repo) -> None:
-    """Names with $(...), backticks and ; are fragments like any other; nothing is executed."""
-    names = ["10.fix.$(touch PWNED)", "11.fix.`touch PWNED2`", "12.fix;touch PWNED3"]
+def test_shell_metacharacters_in_names_are_only_names(yaook_repo: Repo, tmp_path: Path) -> None:
+    """Names with $(...), backticks and ; are fragments like any other; nothing is executed.
+
+    What an attack would observe is checked both ways: the same payloads given to a shell in
+    the repository do create the marker files (so their absence after relbot ran means
+    something), and relbot's release consumed the fragments under exactly those names.
+    """
+    payloads = {"10.fix.$(touch PWNED)": "PWNED", "11.fix.`touch PWNED2`": "PWNED2"}
+    names = [*payloads, "12.fix;touch PWNED3"]
     for name in names:
-        (yaook_repo.path / FRAGMENTS / name).write_text("Shell-shaped name.\n")
+        (yaook_repo.path / FRAGMENTS / name).write_text(f"Shell-shaped name {name[:2]}.\n")
     yaook_repo.commit_all("Odd names")
     yaook_repo.push()
     result = relbot(yaook_repo.path, "cut", "--yes", "--no-push")
     assert result.returncode == 1  # 12.fix;touch PWNED3 is no fragment name
+    assert "12.fix;touch PWNED3" in result.stdout + result.stderr
     (yaook_repo.path / FRAGMENTS / names[2]).unlink()
     yaook_repo.commit_all("Drop the odd one")
     result = relbot(yaook_repo.path, "cut", "--yes", "--no-push")
     assert result.returncode == 0, result.stderr
-    assert not any(yaook_repo.path.rglob("PWNED*"))
-    assert not any(Path.cwd().glob("PWNED*"))
+    removed = yaook_repo.git("-c", "core.quotePath=false", "show", "--name-status",
+                             "--format=", "HEAD").splitlines()
+    assert {f"D\t{FRAGMENTS}/{name}" for name in payloads} <= set(removed)
+    notes = yaook_repo.git("tag", "-l", "--format=%(contents)", "v8.0.3")
+    assert "Shell-shaped name 10." in notes and "Shell-shaped name 11." in notes
+    places = (yaook_repo.path, Path.cwd(), tmp_path)
+    assert not [p for place in places for p in place.rglob("PWNED*")]
+    # the detector is not blind: a shell given these names in the repository runs them
+    for name, marker in payloads.items():
+        subprocess.run(["sh", "-c", f": {name}"], cwd=yaook_repo.path, check=True)
+        assert (yaook_repo.path / marker).exists()
 
 
 @hostile

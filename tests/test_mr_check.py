@@ -194,22 +194,6 @@ def test_hostile_fragment_renders_inert() -> None:
     assert body.startswith(MARKER)
 
 
-def test_comment_created_once_then_updated_then_resolved() -> None:
-    """One note: created on the first run, edited in place later, resolved when all is well."""
-    forge = MemoryNotes()
-    forge.notes[1500] = [  # a human quoting the marker must not capture relbot's note
-        __import__("relbot.forge", fromlist=["Note"]).Note(1, "human", f"{MARKER} lol", 99)]
-    first = upsert_comment(forge, 1500, f"{MARKER}\nfailing", marker=MARKER, ok=False)
-    assert first is not None and first.action == "created"
-    second = upsert_comment(forge, 1500, f"{MARKER}\nstill failing", marker=MARKER, ok=False)
-    assert second is not None and second.action == "updated"
-    assert second.note.id == first.note.id
-    third = upsert_comment(forge, 1500, f"{MARKER}\nall good", marker=MARKER, ok=True)
-    assert third is not None and third.note.resolved
-    assert forge.writes == ["create", "update", "update", "resolve"]
-    assert len(forge.notes[1500]) == 2 and forge.notes[1500][0].body == f"{MARKER} lol"
-
-
 def test_no_token_skips_the_comment() -> None:
     """Without a user to post as (job token), nothing is written and None says so."""
     forge = MemoryNotes(user_id=None)

@@ -116,10 +116,17 @@ def test_next_version_is_monotonic(current: Version, bump: str) -> None:
 @given(current=versions, pre=st.integers(1, 5), bump=st.sampled_from(["major", "minor",
                                                                        "patch"]))
 def test_prerelease_then_final_moves_forward(current: Version, pre: int, bump: str) -> None:
-    """A pre-release sorts before its final version, and both after the current one."""
+    """relbot's next pre-release of a target counts on from the earlier ones, sorts between the
+    current version and the target, and the same bump from it gives the target itself."""
     final = bumped(current, bump)
-    rc = final.replace(prerelease=f"rc.{pre}")
+    earlier = [final.replace(prerelease=f"rc.{n}") for n in range(1, pre)]
+    others = [final.replace(prerelease=f"beta.{pre + 3}"), bumped(final, "patch").replace(
+        prerelease=f"rc.{pre + 5}")]
+    rc = prerelease(final, "rc", [*others, *earlier])
+    assert str(rc) == f"{final}-rc.{pre}"
     assert current < rc < final
+    assert all(rc > e for e in earlier)
+    assert bumped(rc, bump) == final
 
 
 def _tagged_repo(tmp_path: Path) -> Repo:

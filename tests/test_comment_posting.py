@@ -1,0 +1,121 @@
+"""relbot's own comment logic against the GitLab stand-in: which note is relbot's, what it says.
+
+These tests drive relbot's real code (``relbot.forge.upsert_comment`` with the
+python-gitlab forge, or the whole ``mr check``) against the stand-in over HTTP,
+and read back what the stand-in stored; no fake forge decides anything here.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from markdown_it import MarkdownIt
+
+from relbot.comment import MARKER
+from relbot.forge import upsert_comment
+from relbot.forge.gitlab import Connection, GitLabMergeRequests
+from relbot.gitlab_standin import GitLabStandIn
+from relbot.markdown_safety import ZERO_WIDTH_SPACE
+from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast
+
+
+def _forge(standin: GitLabStandIn) -> GitLabMergeRequests:
+    scenario = cast(standin)
+    return GitLabMergeRequests(Connection(standin.url, scenario.bot_token, None, 2.0),
+                               scenario.project.id)
+
+
+def test_a_human_quoting_the_marker_never_captures_relbots_note(
+        gitlab_standin: GitLabStandIn) -> None:
+    """Notes and threads of people (and a system note) that carry the marker come first on the
+    MR; relbot creates its own thread, then edits and resolves only that one."""
+    scenario = cast(gitlab_standin)
+    mr = scenario.mr
+    quoted = f"{MARKER} lol, relbot said this"
+    gitlab_standin.add_note(mr, author=scenario.maintainer, body=quoted)
+    gitlab_standin.add_discussion(mr, author=scenario.contributor, body=quoted)
+    gitlab_standin.add_note(mr, author=scenario.bot, body=f"{MARKER} changed the title",
+                            system=True)
+    forge = _forge(gitlab_standin)
+
+    first = upsert_comment(forge, mr.iid, f"{MARKER}\nfailing", marker=MARKER, ok=False)
+    assert first is not None and first.action == "created"
+    second = upsert_comment(forge, mr.iid, f"{MARKER}\nstill failing", marker=MARKER, ok=False)
+    assert second is not None and second.action == "updated"
+    assert second.note.id == first.note.id
+    third = upsert_comment(forge, mr.iid, f"{MARKER}\nall good", marker=MARKER, ok=True)
+    assert third is not None and third.action == "updated" and third.note.resolved
+    fourth = upsert_comment(forge, mr.iid, f"{MARKER}\nall good", marker=MARKER, ok=True)
+    assert fourth is not None and fourth.action == "unchanged"
+
+    stored = {d.notes[0].id: d for d in gitlab_standin.discussions(mr)}
+    mine = stored.pop(first.note.id)
+    assert mine.notes[0].body == f"{MARKER}\nall good" and mine.notes[0].author_id == \
+        scenario.bot.id
+    assert all(n.resolved for n in mine.notes)
+    others = sorted((d.notes[0].body, d.notes[0].resolved) for d in stored.values())
+    assert others == sorted([(quoted, False), (quoted, False),
+                             (f"{MARKER} changed the title", False)])
+    writes = [(r.method, r.path.rsplit("/merge_requests/", 1)[-1])
+              for r in gitlab_standin.requests.all() if r.method != "GET"]
+    assert [method for method, _ in writes] == ["POST", "PUT", "PUT", "PUT"]
+
+
+def test_relbots_existing_note_is_found_behind_a_humans_copy(
+        gitlab_standin: GitLabStandIn) -> None:
+    """relbot's thread from an earlier pipeline comes after a person's copy of it: relbot
+    edits its own, not the copy."""
+    scenario = cast(gitlab_standin)
+    mr = scenario.mr
+    gitlab_standin.add_discussion(mr, author=scenario.maintainer, body=f"{MARKER}\ncopy")
+    own = gitlab_standin.add_discussion(mr, author=scenario.bot, body=f"{MARKER}\nold")
+    outcome = upsert_comment(_forge(gitlab_standin), mr.iid, f"{MARKER}\nnew", marker=MARKER,
+                             ok=False)
+    assert outcome is not None and (outcome.action, outcome.note.id) == ("updated", own.id)
+    bodies = [d.notes[0].body for d in gitlab_standin.discussions(mr)]
+    assert bodies == [f"{MARKER}\ncopy", f"{MARKER}\nnew"]
+
+
+class _OutsideCode(HTMLParser):
+    """The text of rendered HTML that is not inside <code> (where GitLab resolves nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.outside: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag == "code"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag == "code"
+
+    def handle_data(self, data: str) -> None:
+        if self.depth == 0:
+            self.outside.append(data)
+
+
+def _outside_code(body: str) -> str:
+    parser = _OutsideCode()
+    parser.feed(MarkdownIt("commonmark").enable("table").render(body))
+    return "".join(parser.outside)
+
+
+@pytest.mark.reliability("Hostile fragments")
+def test_mentions_in_findings_never_notify_anyone(mr: MrRepo) -> None:
+    """Fragment names that make relbot quote ``@all`` and ``@someone`` in its findings: the note
+    the stand-in stores shows them, but never as a mention GitLab would resolve."""
+    mr.commit({f"{FRAGMENTS}/1.@all": "Hello everyone.\n",
+               f"{FRAGMENTS}/1.@someone": "Hello you.\n",
+               f"{FRAGMENTS}/1.feature.thing": "Thanks @maria for the idea.\n"})
+    result = mr.check()
+    assert result.code == 1, result.out + result.err
+    (thread,) = mr.relbot_threads()
+    body = thread.notes[0].body
+    assert f"type '@{ZERO_WIDTH_SPACE}all' is not declared" in body
+    assert f"type '@{ZERO_WIDTH_SPACE}someone' is not declared" in body
+    outside = _outside_code(body)
+    assert "is not declared" in outside  # the findings are running text, not code
+    for mention in ("@all", "@someone", "@maria"):
+        assert mention not in outside
