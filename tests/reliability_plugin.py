@@ -1,15 +1,20 @@
 """Collects the outcomes of the reliability tests and writes docs/reliability.md from them.
 
 Tests carry ``@pytest.mark.reliability("class of input or fault")``. Run
-``pytest -p no:xdist -m reliability --reliability-report docs/reliability.md``
-to write the
-summary from a real run; ``tests/test_docs.py`` checks that the committed file
-lists every class with as many cases as the suite holds, so it cannot drift.
+``pytest -m reliability --reliability-report docs/reliability.md`` (with or
+without ``-n``) to write the summary from a real run: each test with the outcome
+it had in that run (passed, failed, error, skipped with the reason, xfailed),
+counts per class, and whether every collected reliability test ran.
+``tests/test_docs.py`` checks that the committed file lists exactly the
+reliability tests there are, that its counts agree with its lines and that it
+records no failure; ``tests/test_reliability_report.py`` runs the plugin on a
+small suite whose tests pass, fail and skip, and reads what it wrote.
 """
 
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,9 +28,14 @@ GROUPS = (
     "Races",
     "Secrets",
 )
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+_GROUP_KEY = "reliability_group"
+_EXAMPLES_KEY = "reliability_examples"
+COMMAND = "pytest -m reliability --reliability-report docs/reliability.md"
 
-_outcomes: dict[str, dict[str, str]] = defaultdict(dict)
+_outcomes: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
 _examples: dict[str, int] = {}
+_started = time.monotonic()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,65 +60,104 @@ def group_of(item: pytest.Item) -> str | None:
     return group
 
 
-_groups: dict[str, str] = {}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Remember each reliability test's group and how many examples a property test tries."""
+    """Tag each reliability test's reports with its group (and its examples, for a property
+    test); the tags travel with the reports from xdist workers to the controller."""
     for item in items:
         group = group_of(item)
         if group is None:
             continue
-        _groups[item.nodeid] = group
+        item.user_properties.append((_GROUP_KEY, group))
         settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
         if settings is not None:
-            _examples[item.nodeid] = int(settings.max_examples)
+            item.user_properties.append((_EXAMPLES_KEY, int(settings.max_examples)))
+
+
+def _reason(report: pytest.TestReport) -> str:
+    """One line saying why a test was skipped or failed."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        text = str(report.longrepr[2]).removeprefix("Skipped: ")
+    else:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = str(crash.message) if crash is not None else str(report.longrepr or "")
+    lines = text.strip().splitlines()
+    return lines[0][:160] if lines else ""
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Record each reliability test's outcome (a failure in any phase wins)."""
-    group = _groups.get(report.nodeid)
+    """Record each reliability test's outcome: a failure in any phase wins over a pass."""
+    properties = dict(report.user_properties)
+    group = properties.get(_GROUP_KEY)
     if group is None:
         return
-    previous = _outcomes[group].get(report.nodeid)
-    if report.failed:
-        _outcomes[group][report.nodeid] = "failed" if report.when == "call" else "error"
-    elif report.skipped and previous is None:
-        _outcomes[group][report.nodeid] = "skipped"
-    elif report.when == "call" and previous is None:
-        _outcomes[group][report.nodeid] = "passed"
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the summary when asked to."""
-    target = session.config.getoption("--reliability-report")
-    if not target or not _outcomes:
+    if _EXAMPLES_KEY in properties:
+        _examples[report.nodeid] = int(properties[_EXAMPLES_KEY])  # type: ignore[call-overload]
+    previous = _outcomes[str(group)].get(report.nodeid)
+    if previous is not None and previous[0] in ("failed", "error"):
         return
+    if hasattr(report, "wasxfail"):
+        outcome = ("xfailed" if report.skipped else "xpassed", str(report.wasxfail))
+    elif report.failed:
+        outcome = ("failed" if report.when == "call" else "error", _reason(report))
+    elif report.skipped:
+        outcome = ("skipped", _reason(report))
+    elif report.when == "call":
+        outcome = ("passed", "")
+    else:
+        return
+    _outcomes[str(group)][report.nodeid] = outcome
+
+
+def render(outcomes: dict[str, dict[str, tuple[str, str]]], examples: dict[str, int],
+           *, date: str, seconds: float, collected: int | None) -> str:
+    """The Markdown report of one run."""
+    everything = [o for group in outcomes.values() for o, _ in group.values()]
+    ran = len(everything)
+    complete = "" if collected is None or collected == ran else (
+        f" **INCOMPLETE: {collected} reliability tests were collected, {ran} reported.**")
+    totals = ", ".join(f"{everything.count(o)} {o}" for o in OUTCOMES if everything.count(o))
     lines = [
         "# Reliability and security: what the tests prove",
         "",
-        "<!-- generated by `pytest -p no:xdist -m reliability --reliability-report "
-        "docs/reliability.md`; "
-        "tests/test_docs.py checks the counts -->",
+        f"<!-- generated by `{COMMAND}`; tests/test_docs.py checks it against the suite -->",
         "",
-        f"Generated from a test run on {datetime.date.today().isoformat()}. Each row is a "
-        "class of hostile input or fault; the tests behind it are in `tests/` with the "
-        "marker `reliability`.",
+        f"Generated from a test run on {date} ({seconds:.0f} s): {ran} reliability tests, "
+        f"{totals or 'none ran'}.{complete} Each row is a class of hostile input or fault; "
+        "each case below shows the outcome it had in that run. The tests are in `tests/` "
+        "with the marker `reliability`.",
         "",
-        "| class | cases | passed | outcome |",
-        "| --- | --- | --- | --- |",
+        "| class | cases | passed | failed | skipped | outcome |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for group in GROUPS:
-        results = _outcomes.get(group, {})
-        passed = sum(1 for r in results.values() if r == "passed")
-        examples = sum(_examples.get(nodeid, 0) for nodeid in results)
-        cases = f"{len(results)}" + (f" ({examples} generated examples)" if examples else "")
-        verdict = "all hold" if results and passed == len(results) else "SEE FAILURES"
-        lines.append(f"| {group} | {cases} | {passed} | {verdict} |")
+        results = outcomes.get(group, {})
+        count = {o: sum(1 for r, _ in results.values() if r == o) for o in OUTCOMES}
+        generated = sum(examples.get(nodeid, 0) for nodeid in results)
+        cases = f"{len(results)}" + (f" ({generated} generated examples)" if generated else "")
+        bad = count["failed"] + count["error"] + count["xpassed"]
+        verdict = ("no tests ran" if not results else "SEE FAILURES" if bad
+                   else "all hold" if count["passed"] == len(results) else "hold, some skipped")
+        lines.append(f"| {group} | {cases} | {count['passed']} | {bad} | "
+                     f"{count['skipped'] + count['xfailed']} | {verdict} |")
     lines += ["", "## Cases", ""]
     for group in GROUPS:
         lines += [f"### {group}", ""]
-        for nodeid, result in sorted(_outcomes.get(group, {}).items()):
-            lines.append(f"- `{nodeid.split('::', 1)[1]}` ({nodeid.split('::')[0]}): {result}")
+        for nodeid, (result, why) in sorted(outcomes.get(group, {}).items()):
+            module, name = nodeid.split("::", 1)
+            detail = f" ({why})" if why and result != "passed" else ""
+            lines.append(f"- `{name}` ({module}): {result}{detail}")
         lines.append("")
-    Path(target).write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the summary when asked to (on the controller only, under xdist)."""
+    target = session.config.getoption("--reliability-report")
+    if not target or hasattr(session.config, "workerinput"):
+        return
+    # without xdist the items are known here; with it, the reports are all there is
+    collected = (sum(1 for item in session.items if group_of(item) is not None)
+                 if session.items else None)
+    Path(target).write_text(render(
+        _outcomes, _examples, date=datetime.date.today().isoformat(),
+        seconds=time.monotonic() - _started, collected=collected), encoding="utf-8")

@@ -157,6 +157,7 @@ def test_push_rejected_because_someone_pushed_first(repo: Repo, tmp_path: Path) 
     remote_before = remote_refs(repo)
     code, _, err = cut(repo)
     assert code == 1
+    # hygiene: allow until helper "release" rewrites this test (issue 16)
     assert ("behind origin/main" in err) or ("someone pushed to main first" in err)
     assert remote_refs(repo) == remote_before
     assert repo.git("rev-parse", "HEAD") == head

@@ -86,19 +86,37 @@ def test_every_doc_link_resolves() -> None:
 
 
 def test_reliability_summary_lists_every_reliability_test() -> None:
-    """docs/reliability.md was generated from a run of exactly the reliability tests there are."""
-    listed = set()
-    for name, module in re.findall(r"^- `([^`]+)` \(([^)]+)\): passed$",
-                                   (DOCS / "reliability.md").read_text(), re.M):
-        listed.add(f"{module}::{name}")
+    """docs/reliability.md was generated from a green run of exactly the reliability tests
+    there are: every case with its outcome, the table's counts those of the cases."""
+    from tests.reliability_plugin import GROUPS, OUTCOMES
+
+    text = (DOCS / "reliability.md").read_text()
+    listed: dict[str, str] = {}
+    by_group: dict[str, list[str]] = {}
+    group = ""
+    for line in text.splitlines():
+        if line.startswith("### "):
+            group = line[4:]
+        case = re.fullmatch(r"- `(.+)` \(([^)]+)\): (\w+)(?: \((.*)\))?", line)
+        if case:
+            listed[f"{case[2]}::{case[1]}"] = case[3]
+            by_group.setdefault(group, []).append(case[3])
     proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
                            "no:xdist", "-m", "reliability", "tests"], cwd=PROJECT,
                           capture_output=True, text=True, check=False)
     collected = {line.strip() for line in proc.stdout.splitlines() if "::" in line}
     assert collected, proc.stdout + proc.stderr
-    assert listed == collected, (
-        "regenerate with: pytest -p no:xdist -m reliability --reliability-report "
-        "docs/reliability.md")
+    regenerate = "regenerate with: pytest -m reliability --reliability-report docs/reliability.md"
+    assert set(listed) == collected, regenerate
+    assert set(listed.values()) <= set(OUTCOMES)
+    assert not {o for o in listed.values() if o in ("failed", "error", "xpassed")}, (
+        "docs/reliability.md records failures: fix them, then " + regenerate)
+    for name in GROUPS:
+        outcomes = by_group.get(name, [])
+        row = (f"| {name} | {len(outcomes)}", f"| {outcomes.count('passed')} | 0 | "
+               f"{outcomes.count('skipped') + outcomes.count('xfailed')} |")
+        table_line = next(line for line in text.splitlines() if line.startswith(row[0]))
+        assert row[1] in table_line, (table_line, regenerate)
 
 
 def test_readme_shows_the_comment_relbot_really_posts() -> None:

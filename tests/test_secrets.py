@@ -13,10 +13,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 
 from relbot import secrets
 from relbot.cli import cli
-from relbot.errors import GitError
 from relbot.secrets import MASK, MaskingFilter, install_logging_filter, mask, register
 from tests.conftest import Repo
 
@@ -43,6 +43,9 @@ def test_the_longest_secret_is_masked_first() -> None:
     register("abcd")
     register("abcd-efgh-ijkl")
     assert mask("x abcd-efgh-ijkl y abcd") == f"x {MASK} y {MASK}"
+    register("zzzz")  # sorts after the longer one that contains it: length decides, not order
+    register("aaaa-zzzz")
+    assert mask("aaaa-zzzz") == MASK
 
 
 def test_short_or_empty_values_are_not_secrets() -> None:
@@ -128,22 +131,29 @@ def test_logging_filter_masks_the_message_itself(root_handler: io.StringIO) -> N
 
 def test_a_cli_error_quoting_the_token_is_masked(monkeypatch: pytest.MonkeyPatch,
                                                  yaook_repo: Repo) -> None:
-    """An error relbot raises whose text holds the token (as git's stderr may) is printed with
-    the token masked, with and without --debug's traceback."""
-    from click.testing import CliRunner
-
-    from relbot import release
-
+    """git's error names a remote whose path holds the token (git hides only credentials): the
+    message relbot prints has it masked, with and without --debug's traceback."""
     monkeypatch.setenv("RELBOT_GITLAB_TOKEN", TOKEN)
-
-    def leaky(*args: object, **kwargs: object) -> object:
-        raise GitError(f"git push failed: remote said {TOKEN} is wrong")
-
-    monkeypatch.setattr(release, "plan_release", leaky)
-    monkeypatch.setattr("relbot.cut_command.plan_release", leaky)
+    yaook_repo.git("remote", "set-url", "origin", f"http://127.0.0.1:9/{TOKEN}/k8s.git")
     for debug in ([], ["--debug"]):
-        result = CliRunner().invoke(cli, ["cut", "--yes", "--dry-run", "-C",
-                                          str(yaook_repo.path), *debug],
+        result = CliRunner().invoke(cli, ["cut", "--yes", "-C", str(yaook_repo.path), *debug],
                                     catch_exceptions=False)
+        assert result.exit_code == 1, result.output
         assert TOKEN not in result.output + result.stderr
-        assert f"relbot: git push failed: remote said {MASK} is wrong" in result.stderr
+        assert (f"unable to access 'http://127.0.0.1:9/{MASK}/k8s.git/'"
+                in result.stderr.splitlines()[-1])
+
+
+def test_logging_filter_masks_records_of_the_root_logger(root_handler: io.StringIO) -> None:
+    """A record logged on the root logger itself is masked by the filter on that logger, also
+    for a handler added after the filter was installed."""
+    register(TOKEN)
+    install_logging_filter()
+    late = io.StringIO()
+    handler = logging.StreamHandler(late)
+    logging.getLogger().addHandler(handler)
+    try:
+        logging.getLogger().warning("retrying with %s", TOKEN)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert late.getvalue() == f"retrying with {MASK}\n"

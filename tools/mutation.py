@@ -1,0 +1,280 @@
+"""Mutation testing of the modules where a silent bug costs most, with mutmut 3.
+
+    python -m tools.mutation run [MODULE ...] [--max-children N] [--budget SECONDS]
+    python -m tools.mutation report          # docs/mutation.md from the stored results
+    python -m tools.mutation list            # the modules and the tests that cover each
+
+``run`` mutates one module at a time in a scratch copy of the project
+(``build/mutation/<module>/``), runs only the test files that cover that module
+(mutmut picks, per mutant, the tests that reach the mutated function), and
+stores each mutant's outcome in ``docs/mutation-results.json``; modules not
+named keep their earlier results. ``report`` joins those results with the
+hand-kept reasons why a surviving mutant is equivalent
+(``tools/mutation_equivalents.toml``, keyed by mutant name) and writes
+``docs/mutation.md``. Neither is part of ``.ci/run``: the GitLab job
+``mutation`` runs both, by hand or on a schedule (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT / "docs" / "mutation-results.json"
+REPORT = PROJECT / "docs" / "mutation.md"
+EQUIVALENTS = PROJECT / "tools" / "mutation_equivalents.toml"
+SCRATCH = PROJECT / "build" / "mutation"
+TARGET = 0.85  # the share of non-equivalent mutants each module's tests must kill
+
+
+@dataclass(frozen=True)
+class Module:
+    """A module to mutate and the test files that exercise it."""
+
+    path: str
+    tests: tuple[str, ...]
+    why: str
+
+
+MODULES: dict[str, Module] = {m.path.removeprefix("relbot/").removesuffix(".py"): m for m in (
+    Module("relbot/secrets.py", ("tests/test_secrets.py", "tests/test_gitlab_forge.py"),
+           "secret masking"),
+    Module("relbot/safe_files.py", ("tests/test_safe_files.py", "tests/test_fragments.py",
+                                    "tests/test_hostile_input.py"),
+           "the one reader of files from a merge request"),
+    Module("relbot/markdown_safety.py", ("tests/test_markdown_safety.py",
+                                         "tests/test_mr_check.py",
+                                         "tests/test_comment_posting.py"),
+           "untrusted text in the MR comment"),
+    Module("relbot/comment.py", ("tests/test_mr_check.py", "tests/test_comment_posting.py",
+                                 "tests/test_gitlab_forge.py"),
+           "the MR comment"),
+    Module("relbot/versions.py", ("tests/test_versions.py", "tests/test_cut.py"),
+           "version computation"),
+    Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
+                                 "tests/test_gitlab_faults.py", "tests/test_multicomponent.py"),
+           "the release plan and its execution"),
+    Module("relbot/git.py", ("tests/test_cut.py", "tests/test_faults_and_races.py"),
+           "git plumbing"),
+    Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py"),
+           "the MR check"),
+    Module("relbot/tree.py", ("tests/test_mr_check.py", "tests/test_hostile_input.py"),
+           "the trust boundary: what is read from which commit"),
+    Module("relbot/forge/__init__.py", ("tests/test_comment_posting.py",
+                                        "tests/test_mr_check.py"),
+           "which note is relbot's"),
+)}
+
+_COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "mutants", "__pycache__",
+                                      "*.egg-info", ".pytest_cache", ".mypy_cache",
+                                      ".ruff_cache", ".hypothesis", "out")
+
+
+def _scratch_project(name: str, module: Module) -> Path:
+    """A copy of the project whose pyproject tells mutmut what to mutate and which tests run."""
+    work = SCRATCH / name
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(PROJECT, work, ignore=_COPY_IGNORE, symlinks=True)
+    tests = [t for t in module.tests if (PROJECT / t).exists()]
+    also = sorted(p.name for p in PROJECT.iterdir()
+                  if p.name not in {"relbot", "tests", "pyproject.toml", ".git", ".venv",
+                                    "build", "dist", "mutants"})
+    config = {
+        "source_paths": ["relbot"],
+        "only_mutate": [module.path],
+        "also_copy": also,
+        "pytest_add_cli_args_test_selection": tests,
+        # one process per mutant, no plugins that reorder or parallelise
+        "pytest_add_cli_args": ["-p", "no:xdist", "-p", "no:randomly", "-p", "no:cacheprovider",
+                                "-q", "-x"],
+        "timeout_multiplier": 5.0,
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in
+                                     config.items()]
+    pyproject = work / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n".join(lines) + "\n")
+    return work
+
+
+_RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$")
+
+
+def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
+    """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...)."""
+    module = MODULES[name]
+    work = _scratch_project(name, module)
+    env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared"),
+           # relbot run as a subprocess by a test imports the mutated copy too
+           "PYTHONPATH": str(work / "mutants")}
+    started = time.monotonic()
+    # Python caches "no such directory" for a PYTHONPATH entry it cannot find at start-up,
+    # and would then import the unmutated package: the directory must exist before mutmut.
+    (work / "mutants").mkdir()
+    log = work / "mutmut.log"
+    try:
+        with log.open("wb") as out:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                            str(max_children)], cwd=work, env=env, check=False,
+                           timeout=budget, stdout=out, stderr=subprocess.STDOUT)
+    except subprocess.TimeoutExpired:
+        print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
+              "reported as not checked", file=sys.stderr)
+    listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"],
+                             cwd=work, env=env, capture_output=True, text=True, check=False)
+    statuses = {}
+    for line in listing.stdout.splitlines():
+        match = _RESULT_LINE.match(line)
+        if match:
+            statuses[match["name"]] = match["status"]
+    print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
+          file=sys.stderr)
+    return statuses
+
+
+def survivor_diffs(name: str, statuses: dict[str, str]) -> dict[str, str]:
+    """The changed lines of each mutant that was not killed, from the scratch copy."""
+    return {mutant: diff_of(name, mutant) for mutant, status in statuses.items()
+            if status != "killed"}
+
+
+def load_results() -> dict[str, dict[str, object]]:
+    """The stored results: per module, when it ran and each mutant's status."""
+    if not RESULTS.exists():
+        return {}
+    data: dict[str, dict[str, object]] = json.loads(RESULTS.read_text())
+    return data
+
+
+def load_equivalents() -> dict[str, str]:
+    """Why each listed surviving mutant cannot be told apart from the original."""
+    if not EQUIVALENTS.exists():
+        return {}
+    data = tomllib.loads(EQUIVALENTS.read_text())
+    return {str(key): str(value) for key, value in data.get("equivalent", {}).items()}
+
+
+def diff_of(name: str, mutant: str) -> str:
+    """The mutant's diff, from the scratch copy of its last run (empty when that is gone)."""
+    work = SCRATCH / name
+    if not (work / "mutants").exists():
+        return ""
+    shown = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=work,
+                           capture_output=True, text=True, check=False)
+    return "\n".join(line for line in shown.stdout.splitlines()
+                     if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def summarise(statuses: dict[str, str], equivalents: dict[str, str]) -> dict[str, int]:
+    """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones."""
+    killed = sum(1 for s in statuses.values() if s == "killed")
+    equivalent = sum(1 for m, s in statuses.items() if s != "killed" and m in equivalents)
+    relevant = len(statuses) - equivalent
+    return {"mutants": len(statuses), "killed": killed, "equivalent": equivalent,
+            "survived": relevant - killed,
+            "score": round(100 * killed / relevant) if relevant else 100}
+
+
+def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -> str:
+    """docs/mutation.md."""
+    lines = [
+        "# Mutation testing: do the tests notice a wrong line?",
+        "",
+        "<!-- generated by `python -m tools.mutation report` from docs/mutation-results.json "
+        "and tools/mutation_equivalents.toml; do not edit by hand -->",
+        "",
+        "mutmut 3 changed each line of these modules in small ways (an operator, a constant, a "
+        "condition, a dropped call) and ran the tests that reach the changed function. A "
+        "*killed* mutant made a test fail; a *survivor* did not, and is listed below with the "
+        "test that now kills it or the reason it is equivalent (it behaves exactly like the "
+        "original). Run: `python -m tools.mutation run MODULE` then `python -m tools.mutation "
+        f"report`. Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
+        "module.",
+        "",
+        "| module | what a silent bug breaks | run | mutants | killed | equivalent | survived "
+        "| killed of non-equivalent |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, module in MODULES.items():
+        entry = results.get(name)
+        if entry is None:
+            lines.append(f"| `{module.path}` | {module.why} | not run yet | | | | | |")
+            continue
+        statuses = dict(entry["mutants"])  # type: ignore[call-overload]
+        counts = summarise(statuses, equivalents)
+        mark = "" if counts["score"] >= TARGET * 100 else " (below target)"
+        lines.append(f"| `{module.path}` | {module.why} | {entry['date']} | {counts['mutants']} "
+                     f"| {counts['killed']} | {counts['equivalent']} | {counts['survived']} "
+                     f"| {counts['score']}%{mark} |")
+    lines += ["", "## Survivors", ""]
+    for name, module in MODULES.items():
+        entry = results.get(name)
+        if entry is None:
+            continue
+        statuses = dict(entry["mutants"])  # type: ignore[call-overload]
+        diffs = dict(entry.get("diffs", {}))  # type: ignore[call-overload]
+        survivors = sorted((m, s) for m, s in statuses.items() if s != "killed")
+        if not survivors:
+            continue
+        lines += [f"### {module.path}", ""]
+        for mutant, status in survivors:
+            reason = equivalents.get(mutant)
+            verdict = f"equivalent: {reason}" if reason else "NOT ACCOUNTED FOR"
+            lines.append(f"- `{mutant}` ({status}): {verdict}")
+            if diffs.get(mutant):
+                lines += ["", "  ```diff", *(f"  {d}" for d in diffs[mutant].splitlines()),
+                          "  ```", ""]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m tools.mutation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="mutate modules and store the results")
+    run.add_argument("modules", nargs="*", metavar="MODULE",
+                     help=f"default: all of {', '.join(MODULES)}")
+    run.add_argument("--max-children", type=int, default=2,
+                     help="mutants tested at once (default 2)")
+    run.add_argument("--budget", type=float, default=1800.0,
+                     help="seconds per module before mutmut is stopped (default 1800)")
+    sub.add_parser("report", help="write docs/mutation.md from the stored results")
+    sub.add_parser("list", help="show the modules and their tests")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name, module in MODULES.items():
+            print(f"{name}: {module.path} <- {' '.join(module.tests)}")
+        return 0
+    if args.command == "run":
+        unknown = [m for m in args.modules if m not in MODULES]
+        if unknown:
+            parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
+        results = load_results()
+        for name in args.modules or list(MODULES):
+            if not (PROJECT / MODULES[name].path).exists():
+                print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
+                continue
+            statuses = run_module(name, args.max_children, args.budget)
+            results[name] = {"date": datetime.date.today().isoformat(),
+                             "mutants": dict(sorted(statuses.items())),
+                             "diffs": survivor_diffs(name, statuses)}
+            RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    REPORT.write_text(render(load_results(), load_equivalents()))
+    print(f"wrote {REPORT.relative_to(PROJECT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
