@@ -48,19 +48,15 @@ class Module:
 
 
 MODULES: dict[str, Module] = {m.path.removeprefix("relbot/").removesuffix(".py"): m for m in (
-    Module("relbot/secrets.py", ("tests/test_secrets.py", "tests/test_gitlab_forge.py"),
-           "secret masking"),
-    Module("relbot/safe_files.py", ("tests/test_safe_files.py", "tests/test_fragments.py",
-                                    "tests/test_hostile_input.py"),
+    Module("relbot/secrets.py", ("tests/test_secrets.py",), "secret masking"),
+    Module("relbot/safe_files.py", ("tests/test_safe_files.py", "tests/test_fragments.py"),
            "the one reader of files from a merge request"),
     Module("relbot/markdown_safety.py", ("tests/test_markdown_safety.py",
-                                         "tests/test_mr_check.py",
-                                         "tests/test_comment_posting.py"),
+                                         "tests/test_mr_check.py"),
            "untrusted text in the MR comment"),
-    Module("relbot/comment.py", ("tests/test_mr_check.py", "tests/test_comment_posting.py",
-                                 "tests/test_gitlab_forge.py"),
+    Module("relbot/comment.py", ("tests/test_mr_check.py", "tests/test_comment_posting.py"),
            "the MR comment"),
-    Module("relbot/versions.py", ("tests/test_versions.py", "tests/test_cut.py"),
+    Module("relbot/versions.py", ("tests/test_versions.py", "tests/test_notes.py"),
            "version computation"),
     Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
                                  "tests/test_gitlab_faults.py", "tests/test_multicomponent.py"),
@@ -114,13 +110,11 @@ def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...)."""
     module = MODULES[name]
     work = _scratch_project(name, module)
-    env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared"),
-           # relbot run as a subprocess by a test imports the mutated copy too
-           "PYTHONPATH": str(work / "mutants")}
+    # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
+    # work in a relbot subprocess (they look for mutmut's configuration in its directory), so
+    # such tests run relbot as installed and mutmut counts only what it saw in-process.
+    env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared")}
     started = time.monotonic()
-    # Python caches "no such directory" for a PYTHONPATH entry it cannot find at start-up,
-    # and would then import the unmutated package: the directory must exist before mutmut.
-    (work / "mutants").mkdir()
     log = work / "mutmut.log"
     try:
         with log.open("wb") as out:
