@@ -83,8 +83,11 @@ def test_a_code_span_renders_as_one_code_span(raw: str) -> None:
     assert match is not None, rendered
     flat = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", R, raw.replace("\r", " ").replace("\n", " "))
     flat = flat.replace("|", BAR)
-    # CommonMark strips the padding space each side, unless the span is nothing but spaces
-    assert html.unescape(match[1]) == (flat if flat.strip(" ") else f" {flat} ")
+    # CommonMark strips one space each side of a span that has both, unless it is all spaces
+    padded = f" {flat} " if flat.startswith("`") or flat.endswith("`") or not flat.strip() \
+        else flat
+    shown = padded[1:-1] if padded[:1] == padded[-1:] == " " and padded.strip(" ") else padded
+    assert html.unescape(match[1]) == shown
 
 
 @settings(max_examples=60, deadline=None)

@@ -66,3 +66,100 @@ def test_a_missing_file_is_unreadable_with_the_reason(tmp_path: Path, looked_at:
         read_bounded(tmp_path / "gone", 100, looked_at=looked_at)
     assert (refused.value.rule, refused.value.detail) == ("unreadable",
                                                           "No such file or directory")
+
+
+def test_a_socket_is_not_a_file(tmp_path: Path) -> None:
+    """A socket is refused by the look before the open (opening one fails differently)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "1.fix"))
+        with pytest.raises(Refused) as refused:
+            read_bounded(tmp_path / "1.fix", 100)
+    assert refused.value.rule == "not-a-file"
+
+
+def _short_reads(monkeypatch: pytest.MonkeyPatch, chunk: int, *, endless: bool = False) -> None:
+    """os.read returns at most ``chunk`` bytes a call, as it may; ``endless``: a file that
+    keeps growing after it was looked at."""
+    real = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        return b"z" * min(n, chunk) if endless else real(fd, min(n, chunk))
+
+    monkeypatch.setattr(os, "read", read)
+
+
+def test_short_reads_are_put_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that arrives a few bytes per read is still read whole, up to the limit."""
+    path = tmp_path / "1.fix"
+    path.write_bytes(b"0123456789")
+    _short_reads(monkeypatch, 3)
+    assert read_bounded(path, 10) == b"0123456789"
+    assert read_bounded(path, 64) == b"0123456789"
+
+
+def test_a_file_that_grows_after_the_look_is_cut_at_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More bytes than ``fstat`` reported: relbot reads one byte past the limit, never more,
+    and refuses the file as too large."""
+    path = tmp_path / "1.fix"
+    path.write_bytes(b"x" * 10)
+    _short_reads(monkeypatch, 4, endless=True)
+    with pytest.raises(Refused) as refused:
+        read_bounded(path, 10)
+    assert (refused.value.rule, refused.value.size) == ("too-large", 11)
+
+
+def test_reading_stops_at_the_size_looked_at(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the bytes ``fstat`` promised are in, relbot reads no further, even from a file that
+    is still growing."""
+    path = tmp_path / "1.fix"
+    path.write_bytes(b"x" * 10)
+    _short_reads(monkeypatch, 5, endless=True)
+    assert read_bounded(path, 10) == b"z" * 10
+
+
+def test_a_failing_read_is_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An I/O error while reading is a refusal with the system's words, and the file is
+    closed."""
+    import errno
+
+    path = tmp_path / "1.fix"
+    path.write_bytes(b"x")
+    closed: list[int] = []
+    real_close = os.close
+
+    def failing_read(fd: int, n: int) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    def close(fd: int) -> None:
+        closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "read", failing_read)
+    monkeypatch.setattr(os, "close", close)
+    with pytest.raises(Refused) as refused:
+        read_bounded(path, 10)
+    assert (refused.value.rule, refused.value.detail, refused.value.size) == (
+        "unreadable", "Input/output error", None)
+    assert len(closed) == 1
+
+
+def test_a_file_that_shrinks_after_the_look_gives_what_is_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fstat`` promised more bytes than the file holds by the time it is read: the reader
+    stops at the end of the file and returns what it found."""
+    path = tmp_path / "1.fix"
+    path.write_bytes(b"short")
+    real_fstat = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:
+        info = list(real_fstat(fd))
+        info[6] = 9  # st_size
+        return os.stat_result(info)
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    _short_reads(monkeypatch, 2)
+    assert read_bounded(path, 10, looked_at=True) == b"short"

@@ -36,6 +36,8 @@ REPORT = PROJECT / "docs" / "mutation.md"
 EQUIVALENTS = PROJECT / "tools" / "mutation_equivalents.toml"
 SCRATCH = PROJECT / "build" / "mutation"
 TARGET = 0.85  # the share of non-equivalent mutants each module's tests must kill
+# A mutant that makes a test fail, or hang until mutmut's timeout, was noticed by the tests.
+CAUGHT = frozenset({"killed", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
 def survivor_diffs(name: str, statuses: dict[str, str]) -> dict[str, str]:
     """The changed lines of each mutant that was not killed, from the scratch copy."""
     return {mutant: diff_of(name, mutant) for mutant, status in statuses.items()
-            if status != "killed"}
+            if status not in CAUGHT}
 
 
 def load_results() -> dict[str, dict[str, object]]:
@@ -171,8 +173,8 @@ def diff_of(name: str, mutant: str) -> str:
 
 def summarise(statuses: dict[str, str], equivalents: dict[str, str]) -> dict[str, int]:
     """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones."""
-    killed = sum(1 for s in statuses.values() if s == "killed")
-    equivalent = sum(1 for m, s in statuses.items() if s != "killed" and m in equivalents)
+    killed = sum(1 for s in statuses.values() if s in CAUGHT)
+    equivalent = sum(1 for m, s in statuses.items() if s not in CAUGHT and m in equivalents)
     relevant = len(statuses) - equivalent
     return {"mutants": len(statuses), "killed": killed, "equivalent": equivalent,
             "survived": relevant - killed,
@@ -189,7 +191,8 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         "",
         "mutmut 3 changed each line of these modules in small ways (an operator, a constant, a "
         "condition, a dropped call) and ran the tests that reach the changed function. A "
-        "*killed* mutant made a test fail; a *survivor* did not, and is listed below with the "
+        "*killed* mutant made a test fail (or hang until mutmut's timeout, counted as killed); "
+        "a *survivor* did not, and is listed below with the "
         "test that now kills it or the reason it is equivalent (it behaves exactly like the "
         "original). Run: `python -m tools.mutation run MODULE` then `python -m tools.mutation "
         f"report`. Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
@@ -217,7 +220,7 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
             continue
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         diffs = dict(entry.get("diffs", {}))  # type: ignore[call-overload]
-        survivors = sorted((m, s) for m, s in statuses.items() if s != "killed")
+        survivors = sorted((m, s) for m, s in statuses.items() if s not in CAUGHT)
         if not survivors:
             continue
         lines += [f"### {module.path}", ""]
