@@ -47,7 +47,7 @@ MUTATIONS = (
         ("tests/test_secrets.py::test_logging_filter_masks_a_library_record",
          "tests/test_secrets.py::test_logging_filter_masks_the_message_itself",
          "tests/test_secrets.py::test_logging_filter_masks_records_of_the_root_logger"),
-        ("tests/test_secrets.py", "tests/test_gitlab_forge.py")),
+        ("tests/test_secrets.py",)),
     Mutation(
         "no-masking", "all masking removed (caught by one test only before)",
         "relbot/secrets.py",
@@ -106,6 +106,33 @@ MUTATIONS = (
         ("tests/test_versions.py",)),
 )
 
+# Checked by hand on the code of this branch, kept out of the meta-test because other work
+# rewrites that code (release.py, the forge, config loading): `python -m tests.known_mutations`
+# still runs them while their text is there, and says so when it is gone.
+CHECKED_BY_HAND = (
+    Mutation(
+        "resume-not-reported", "a rerun after a kill that does not say it resumed (the old "
+        "test accepted 'released v8.1.0' instead)", "relbot/release.py",
+        'steps=(Step("commit", True, commit[:12]), *steps), resumed=True,',
+        'steps=(Step("commit", True, commit[:12]), *steps), resumed=False,',
+        ("tests/test_cut.py::test_killed_process_is_finished_by_rerun",),
+        ("tests/test_cut.py",)),
+    Mutation(
+        "down-message-vague", "GitLab down: the message no longer says what relbot was doing "
+        "(the old test accepted any 'could not be reached')", "relbot/forge/gitlab.py",
+        'return guarded(f"looking up release {tag}", timeout, fetch)',
+        'return guarded("talking to GitLab", timeout, fetch)',
+        ("tests/test_gitlab_faults.py::test_cut_with_gitlab_down_then_up",),
+        ("tests/test_gitlab_faults.py",)),
+    Mutation(
+        "configured-paths-may-leave", "configured paths may point outside the repository",
+        "relbot/config.py",
+        "    if not path.is_relative_to(root):\n"
+        "        raise err(f\"{name} {value!r} points outside the repository.\")\n", "",
+        ("tests/test_hostile_input.py::test_fragments_directory_linked_outside",),
+        ("tests/test_hostile_input.py",)),
+)
+
 _IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "mutants", "__pycache__",
                                  "*.egg-info", ".pytest_cache", ".mypy_cache", ".ruff_cache",
                                  ".hypothesis")
@@ -150,22 +177,29 @@ def main(argv: list[str] | None = None) -> int:
              "tests/known_mutations.py, tests/test_known_mutations.py checks them -->", "",
              f"Each bug below was put into a scratch copy of relbot by hand; the affected test "
              f"files then ran {args.runs} times in random order (`--random-order`). "
-             "Listed: the tests that failed in every run, and how many runs failed.", "",
+             "Listed: the tests that failed in every run, and how many runs failed. The "
+             "mutations of `CHECKED_BY_HAND` are not in the meta-test (other work rewrites "
+             "that code).", "",
              "| mutation | bug | file | runs failed | tests that failed in every run |",
              "| --- | --- | --- | --- | --- |"]
-    for mutation in MUTATIONS:
+    for mutation in (*MUTATIONS, *CHECKED_BY_HAND):
         with tempfile.TemporaryDirectory() as scratch:
-            copy = mutated_copy(mutation, Path(scratch) / "project")
+            try:
+                copy = mutated_copy(mutation, Path(scratch) / "project")
+            except LookupError:
+                lines.append(f"| {mutation.name} | {mutation.bug} | `{mutation.path}` | "
+                             "code rewritten: the mutation no longer applies, re-check | |")
+                continue
             runs = [run_tests(copy, list(mutation.files), "--random-order")
                     for _ in range(args.runs)]
-        every = set.intersection(*(failed for _, failed in runs)) if runs else set()
+        every = set.intersection(*(failed for _, failed in runs))
         failing = sum(1 for code, _ in runs if code != 0)
         shown = "<br>".join(f"`{t}`" for t in sorted(every)) or "NONE"
         lines.append(f"| {mutation.name} | {mutation.bug} | `{mutation.path}` | "
                      f"{failing}/{args.runs} | {shown} |")
         print(f"{mutation.name}: {failing}/{args.runs} runs failed; "
               f"{len(every)} tests every time", file=sys.stderr)
-    (PROJECT / "tests" / "known_mutations.md").write_text("\n".join(lines) + "\n")
+        (PROJECT / "tests" / "known_mutations.md").write_text("\n".join(lines) + "\n")
     return 0
 
 

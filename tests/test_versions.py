@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from relbot.config import Component, load_config
-from relbot.errors import UsageError, VersionError
+from relbot.errors import ConfigError, UsageError, VersionError
 from relbot.fragments import Fragment
 from relbot.git import GitRepo
 from relbot.project import Project
@@ -192,3 +192,65 @@ def test_current_version_without_release_tags(tmp_path: Path) -> None:
     repo.git("tag", "v1.0.0")
     repo.git("checkout", "-q", "main")
     assert project.current_version() == Version.parse("0.0.0")
+
+
+@pytest.mark.parametrize(("current", "bump", "expected"), [
+    ("2.0.0-rc.1", "major", "2.0.0"),
+    ("2.0.0-rc.1", "minor", "2.0.0"),
+    ("2.0.0-rc.1", "patch", "2.0.0"),
+    ("2.1.0-rc.1", "major", "3.0.0"),
+    ("2.1.0-rc.1", "minor", "2.1.0"),
+    ("2.1.0-rc.1", "patch", "2.1.0"),
+    ("2.1.1-rc.1", "major", "3.0.0"),
+    ("2.1.1-rc.1", "minor", "2.2.0"),
+    ("2.1.1-rc.1", "patch", "2.1.1"),
+    ("1.0.0", "major", "2.0.0"),
+    ("1.0.0", "minor", "1.1.0"),
+    ("1.0.0", "patch", "1.0.1"),
+])
+def test_a_bump_from_a_prerelease_lands_on_its_target(current: str, bump: str,
+                                                      expected: str) -> None:
+    """After 2.1.0-rc.1 a minor bump is 2.1.0 itself, a major one goes on to 3.0.0."""
+    assert str(bumped(Version.parse(current), bump)) == expected
+
+
+def test_an_unknown_bump_is_a_bug() -> None:
+    """The configuration only allows major, minor and patch; anything else is relbot's bug."""
+    with pytest.raises(AssertionError):
+        bumped(Version.parse("1.0.0"), "micro")
+
+
+def test_the_version_file_is_read_strictly(tmp_path: Path) -> None:
+    """Missing, oversized, non-UTF-8 and non-semver version files are each one sentence."""
+    from relbot.versions import read_version_file
+
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "c"\n')
+    (tmp_path / "relbot.toml").write_text('[[component]]\nversion_file = "VERSION"\n')
+    version = tmp_path / "VERSION"
+    version.write_text("1.2.3\n")
+    component = load_config(tmp_path).component(None)
+    assert read_version_file(component, tmp_path) == Version(1, 2, 3)
+    version.write_bytes(b"1.2.3" + b" " * 1019)  # 1024 bytes: still only a version
+    assert read_version_file(component, tmp_path) == Version(1, 2, 3)
+    version.write_bytes(b"1.2.3" + b" " * 1020)
+    with pytest.raises(VersionError, match=r"^version file VERSION should hold only a version, "
+                                           r"but it is 1025 bytes long\.$"):
+        read_version_file(component, tmp_path)
+    version.write_bytes(b"\xff1.2.3")
+    with pytest.raises(VersionError, match=r"^version file VERSION is not UTF-8 text\.$"):
+        read_version_file(component, tmp_path)
+    version.write_text("v1.2\n")
+    with pytest.raises(VersionError, match=r"^version file VERSION holds 'v1.2' is not a "):
+        read_version_file(component, tmp_path)
+    version.unlink()
+    with pytest.raises(ConfigError, match=r"^version file VERSION cannot be read: No such file"):
+        read_version_file(component, tmp_path)
+
+
+def test_tag_format_with_text_around_the_version(component: Component) -> None:
+    """Prefix and suffix of the tag format are literal text, not patterns."""
+    from relbot.versions import tag_glob, tag_pattern
+
+    assert tag_glob(component) == "operator/v[0-9]*"
+    assert tag_pattern(component).fullmatch("operator/v1.2.3-rc.1")[1] == "1.2.3-rc.1"
+    assert tag_pattern(component).fullmatch("operatorXv1.2.3") is None
