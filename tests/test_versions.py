@@ -252,5 +252,6 @@ def test_tag_format_with_text_around_the_version(component: Component) -> None:
     from relbot.versions import tag_glob, tag_pattern
 
     assert tag_glob(component) == "operator/v[0-9]*"
-    assert tag_pattern(component).fullmatch("operator/v1.2.3-rc.1")[1] == "1.2.3-rc.1"
+    match = tag_pattern(component).fullmatch("operator/v1.2.3-rc.1")
+    assert match is not None and match[1] == "1.2.3-rc.1"
     assert tag_pattern(component).fullmatch("operatorXv1.2.3") is None
