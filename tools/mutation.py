@@ -153,12 +153,18 @@ def load_results() -> dict[str, dict[str, object]]:
     return data
 
 
-def load_equivalents() -> dict[str, str]:
-    """Why each listed surviving mutant cannot be told apart from the original."""
+def load_reasons(kind: str) -> dict[str, str]:
+    """The hand-kept reasons of one kind, keyed by mutant: ``equivalent`` (it behaves exactly
+    like the original) or ``accepted`` (it differs, but no test is worth it: say why)."""
     if not EQUIVALENTS.exists():
         return {}
     data = tomllib.loads(EQUIVALENTS.read_text())
-    return {str(key): str(value) for key, value in data.get("equivalent", {}).items()}
+    return {str(key): str(value) for key, value in data.get(kind, {}).items()}
+
+
+def load_equivalents() -> dict[str, str]:
+    """Why each listed surviving mutant cannot be told apart from the original."""
+    return load_reasons("equivalent")
 
 
 def diff_of(name: str, mutant: str) -> str:
@@ -193,25 +199,30 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         "mutmut 3 changed each line of these modules in small ways (an operator, a constant, a "
         "condition, a dropped call) and ran the tests that reach the changed function. A "
         "*killed* mutant made a test fail (or hang until mutmut's timeout, counted as killed); "
-        "a *survivor* did not, and is listed below with the "
-        "test that now kills it or the reason it is equivalent (it behaves exactly like the "
-        "original). Run: `python -m tools.mutation run MODULE` then `python -m tools.mutation "
-        f"report`. Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
+        "a *survivor* did not. Survivors that behave differently from the original got a new "
+        "test (the next run shows them killed); those left are listed below, each with the "
+        "reason it is equivalent (it behaves exactly like the original) or why it is left. "
+        "Only tests that run relbot in-process can kill a mutant. Run: "
+        "`python -m tools.mutation run MODULE` then `python -m tools.mutation report`. "
+        f"Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
         "module.",
         "",
-        "| module | what a silent bug breaks | run | mutants | killed | equivalent | survived "
-        "| killed of non-equivalent |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| module | what a silent bug breaks | tests run | run | mutants | killed | equivalent "
+        "| survived | killed of non-equivalent |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, module in MODULES.items():
         entry = results.get(name)
+        used = entry.get("tests", module.tests) if entry else module.tests
+        tests = ", ".join(f"`{Path(t).name}`" for t in used)  # type: ignore[attr-defined]
         if entry is None:
-            lines.append(f"| `{module.path}` | {module.why} | not run yet | | | | | |")
+            lines.append(f"| `{module.path}` | {module.why} | {tests} | not run yet | | | | | |")
             continue
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         counts = summarise(statuses, equivalents)
         mark = "" if counts["score"] >= TARGET * 100 else " (below target)"
-        lines.append(f"| `{module.path}` | {module.why} | {entry['date']} | {counts['mutants']} "
+        lines.append(f"| `{module.path}` | {module.why} | {tests} | {entry['date']} "
+                     f"| {counts['mutants']} "
                      f"| {counts['killed']} | {counts['equivalent']} | {counts['survived']} "
                      f"| {counts['score']}%{mark} |")
     lines += ["", "## Survivors", ""]
@@ -226,8 +237,10 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
             continue
         lines += [f"### {module.path}", ""]
         for mutant, status in survivors:
-            reason = equivalents.get(mutant)
-            verdict = f"equivalent: {reason}" if reason else "NOT ACCOUNTED FOR"
+            reason, accepted = equivalents.get(mutant), load_reasons("accepted").get(mutant)
+            verdict = (f"equivalent: {reason}" if reason else
+                       f"left, not equivalent: {accepted}" if accepted else
+                       "NOT ACCOUNTED FOR")
             lines.append(f"- `{mutant}` ({status}): {verdict}")
             if diffs.get(mutant):
                 lines += ["", "  ```diff", *(f"  {d}" for d in diffs[mutant].splitlines()),
@@ -266,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             statuses = run_module(name, args.max_children, args.budget)
             results[name] = {"date": datetime.date.today().isoformat(),
+                             "tests": [t for t in MODULES[name].tests
+                                       if (PROJECT / t).exists()],
                              "mutants": dict(sorted(statuses.items())),
                              "diffs": survivor_diffs(name, statuses)}
             RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")

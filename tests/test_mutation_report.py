@@ -1,0 +1,45 @@
+"""docs/mutation.md is generated from the stored mutmut results, and those meet the target."""
+
+from __future__ import annotations
+
+from tools.mutation import (
+    CAUGHT,
+    EQUIVALENTS,
+    MODULES,
+    REPORT,
+    TARGET,
+    load_equivalents,
+    load_reasons,
+    load_results,
+    render,
+    summarise,
+)
+
+
+def test_the_report_is_generated_from_the_results() -> None:
+    """docs/mutation.md is exactly what `python -m tools.mutation report` writes."""
+    assert REPORT.read_text() == render(load_results(), load_equivalents()), (
+        "regenerate with: python -m tools.mutation report")
+
+
+def test_every_module_run_meets_the_target_with_each_survivor_accounted_for() -> None:
+    """At least 85% of the non-equivalent mutants are killed in each module that was run, and
+    every survivor has a reason (equivalent, or why it is left); the others got tests."""
+    equivalents = load_equivalents()
+    accepted = load_reasons("accepted")
+    for name, entry in load_results().items():
+        assert name in MODULES, f"results for a module tools/mutation.py does not list: {name}"
+        statuses = dict(entry["mutants"])  # type: ignore[call-overload]
+        counts = summarise(statuses, equivalents)
+        assert counts["score"] >= TARGET * 100, (name, counts)
+        unaccounted = sorted(m for m, s in statuses.items() if s not in CAUGHT
+                             and m not in equivalents and m not in accepted)
+        assert unaccounted == [], f"{name}: add a test, or a reason to {EQUIVALENTS.name}"
+
+
+def test_every_reason_belongs_to_a_survivor() -> None:
+    """A reason for a mutant that no longer survives (or no longer exists) is stale."""
+    survivors = {m for entry in load_results().values()
+                 for m, s in dict(entry["mutants"]).items()  # type: ignore[call-overload]
+                 if s not in CAUGHT}
+    assert set(load_equivalents()) | set(load_reasons("accepted")) <= survivors
