@@ -255,3 +255,77 @@ def test_tag_format_with_text_around_the_version(component: Component) -> None:
     match = tag_pattern(component).fullmatch("operator/v1.2.3-rc.1")
     assert match is not None and match[1] == "1.2.3-rc.1"
     assert tag_pattern(component).fullmatch("operatorXv1.2.3") is None
+
+
+def test_exact_messages_of_version_errors(component: Component) -> None:
+    """Each refusal is the whole sentence a user reads."""
+    with pytest.raises(VersionError) as bad:
+        parse_version("eight")
+    assert str(bad.value) == "version 'eight' is not a semantic version (like 8.1.0)."
+    with pytest.raises(UsageError) as none:
+        next_version(component, Version.parse("1.0.0"), [])
+    assert str(none.value) == ("there are no pending fragments, so there is no next version; "
+                               "add one with `relbot fragment new` or give --version.")
+    with pytest.raises(UsageError) as pre:
+        prerelease(Version.parse("1.0.0"), "r c", [])
+    assert str(pre.value) == "--pre 'r c' must be a word such as rc, beta or alpha."
+    with pytest.raises(AssertionError, match="^micro$"):
+        bumped(Version.parse("1.0.0"), "micro")
+
+
+def test_upper_case_pre_release_words_count(component: Component) -> None:
+    """Tags and --pre words may use capitals, as semver allows."""
+    assert str(prerelease(Version.parse("8.2.0"), "RC", [Version.parse("8.2.0-RC.1")])) == \
+        "8.2.0-RC.2"
+    found = versions_from_tags(component, ["operator/v1.3.0-RC.1"])
+    assert [str(v) for v in found] == ["1.3.0-RC.1"]
+
+
+def test_a_tag_that_only_looks_like_a_version_is_skipped(component: Component) -> None:
+    """A tag in the format whose version semver refuses is passed over, and the tags after it
+    still count."""
+    found = versions_from_tags(component, ["operator/v1.2.3-a..b", "operator/v1.4.0"])
+    assert [str(v) for v in found] == ["1.4.0"]
+
+
+def test_current_version_comes_from_the_version_file(tmp_path: Path) -> None:
+    """With a version file, git is not asked; without one and without git, one sentence."""
+    from relbot.versions import current_version, read_version_file
+
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "c"\n')
+    (tmp_path / "relbot.toml").write_text('[[component]]\nversion_file = "VERSION"\n')
+    (tmp_path / "VERSION").write_text("3.2.1\n")
+    assert current_version(load_config(tmp_path).component(None), tmp_path, None) == \
+        Version(3, 2, 1)
+    (tmp_path / "relbot.toml").write_text('[[component]]\nname = "k8s"\n')
+    bare = load_config(tmp_path).component(None)
+    with pytest.raises(ConfigError) as no_git:
+        current_version(bare, tmp_path, None)
+    assert str(no_git.value) == (f"component 'k8s' has no version_file and {tmp_path} is not a "
+                                 "git repository with release tags.")
+    with pytest.raises(ConfigError) as no_file:
+        read_version_file(bare, tmp_path)
+    assert str(no_file.value) == "component 'k8s' has no version_file."
+
+
+@pytest.mark.parametrize("unreachable", [3, 5])
+def test_no_reachable_release_tag_is_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          unreachable: int) -> None:
+    """Release tags only on a branch HEAD does not contain: 0.0.0; with no more tags than it
+    asks about one by one, relbot does not walk the history for more."""
+    repo = make_repo(tmp_path, {
+        "towncrier.toml": '[tool.towncrier]\ndirectory = "c"\n',
+        "relbot.toml": "[[component]]\n",
+    })
+    repo.git("checkout", "-q", "-b", "other")
+    for major in range(1, unreachable + 1):
+        repo.write("o.txt", f"{major}\n")
+        repo.commit_all(f"o{major}")
+        repo.git("tag", f"v{major}.0.0")
+    repo.git("checkout", "-q", "main")
+    if unreachable <= 3:
+        def walk(self: GitRepo, glob: str, rev: str = "HEAD") -> list[str]:
+            raise AssertionError("git tag --merged walks the whole history")
+
+        monkeypatch.setattr(GitRepo, "tags_merged", walk)
+    assert Project(repo.path).current_version() == Version(0, 0, 0)
