@@ -269,7 +269,7 @@ def test_exact_messages_of_version_errors(component: Component) -> None:
     with pytest.raises(UsageError) as pre:
         prerelease(Version.parse("1.0.0"), "r c", [])
     assert str(pre.value) == "--pre 'r c' must be a word such as rc, beta or alpha."
-    with pytest.raises(AssertionError, match="^micro$"):
+    with pytest.raises(AssertionError, match=r"^micro$"):
         bumped(Version.parse("1.0.0"), "micro")
 
 
