@@ -134,7 +134,7 @@ def test_ovn_lts_rules(tmp_path: Path) -> None:
     answer = upgrade_path(tmp_path, "ovn", "24.09", "25.03")
     assert not answer.found
     assert "from 24.09 the allowed upgrades reach only 26.03" in answer.reason
-    assert "fail-safe procedure" in answer.reason
+    assert "fail-safe upgrade procedure" in answer.reason
 
 
 def test_ovn_patch_versions_find_their_release(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_json_answer(tmp_path: Path) -> None:
     assert result.code == 0
     assert json.loads(result.out) == {"subject": "openstack", "from": "zed", "to": "2024.1",
                                       "path": ["zed", "2023.1", "2024.1"], "upgrades": 2,
-                                      "reason": None}
+                                      "reason": None, "notes": []}
 
 
 def test_json_answer_without_path_exits_1(tmp_path: Path) -> None:
