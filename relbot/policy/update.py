@@ -14,6 +14,7 @@ regenerating changes nothing), else today.
 from __future__ import annotations
 
 import datetime
+import re
 import tomllib
 import urllib.parse
 import urllib.request
@@ -264,8 +265,48 @@ def update(policy_path: Path, *, sources: Sequence[Path] = (), urls: Sequence[st
         stamp = clock().isoformat()
     document = tomlkit.parse(old_text)
     document["lifecycle"] = tomlkit.parse(render_lifecycle(fmt, facts, stamp))["lifecycle"]
-    return UpdateResult(label, old_text, tomlkit.dumps(document), tuple(added),
-                        tuple(changed), tuple(removed), stamp)
+    new_text = _keep_heading_comments(old_text, tomlkit.dumps(document))
+    return UpdateResult(label, old_text, new_text, tuple(added), tuple(changed),
+                        tuple(removed), stamp)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _keep_heading_comments(old: str, new: str) -> str:
+    """Comments just above the first table after [lifecycle] belong to that table; TOML
+    counts them into [lifecycle], so they are put back above it after the rewrite."""
+    def following(lines: list[str]) -> int | None:
+        inside = False
+        for index, line in enumerate(lines):
+            match = _HEADER.match(line)
+            if match is None:
+                continue
+            name = match.group(1).strip("\"' ")
+            if name == "lifecycle" or name.startswith("lifecycle."):
+                inside = True
+            elif inside:
+                return index
+        return None
+
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    at_old, at_new = following(old_lines), following(new_lines)
+    if at_old is None or at_new is None:
+        return new
+    start = at_old
+    while start > 0 and (old_lines[start - 1].lstrip().startswith("#")
+                         or not old_lines[start - 1].strip()):
+        start -= 1
+    block = old_lines[start:at_old]
+    if not any(line.lstrip().startswith("#") for line in block):
+        return new
+    while not block[0].strip():
+        block.pop(0)
+    head = new_lines[:at_new]
+    while head and not head[-1].strip():
+        head.pop()
+    return "".join([*head, "\n", *block, *new_lines[at_new:]])
+
 
 
 def _as_of(text: str) -> str:
