@@ -56,6 +56,8 @@ class PolicyReport:
 
     def summary(self, component: str) -> str:
         """One line for the console: what was checked, so an "ok" is never empty."""
+        if not self.titles:
+            return f"component {component} has no policies: nothing was checked."
         if not self.declared:
             state = "fail" if any(f.severity == "error" for f in self.findings) else "ok"
             return (f"policies of {component} {state}, but nothing was checked: no probe found "
