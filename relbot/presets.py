@@ -56,7 +56,8 @@ _YAOOK_K8S_PROBES = (
     # Today (2025-): the supported minors in nix/yk8s/kubernetes/default.nix, written
     # `kubernetesVersions [[1 33] [1 34] [1 35]]` or, earlier, `k8sVersion [ [1 31] ... ]`;
     '{ policy = "kubernetes", file = "nix/yk8s/kubernetes/default.nix", '
-    "within = '(?:kubernetesVersions|k8sVersion)\\s*\\[(?:\\s*\\[\\s*\\d+\\s+\\d+\\s*\\])+\\s*\\]', "
+    "within = '(?:kubernetesVersions|k8sVersion)"
+    "\\s*\\[(?:\\s*\\[\\s*\\d+\\s+\\d+\\s*\\])+\\s*\\]', "
     "pattern = '\\[\\s*(?P<major>\\d+)\\s+(?P<minor>\\d+)\\s*\\]', required = false, "
     'description = "supported Kubernetes minors" },',
     # ... and the default version a new cluster gets (`default = "1.35.5";`).

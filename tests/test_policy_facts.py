@@ -51,13 +51,13 @@ def test_openstack_through_2027_1_with_slurps(tmp_path: Path) -> None:
     text = need(FACTS)
     policy = load.load("openstack", tmp_path)
     assert isinstance(policy, UpgradeGraph)
-    rows = re.findall(r"^\| (\d{4}\.\d|–) \| ([a-z]+) \| (?:planned )?(\d{4}-\d\d-\d\d) \| "
-                      r"(yes)? *\|", text, re.MULTILINE)
+    rows = re.findall(r"^\| (\d{4}\.\d|\N{EN DASH}) \| ([a-z]+) \| "
+                      r"(?:planned )?(\d{4}-\d\d-\d\d) \| (yes)? *\|", text, re.MULTILINE)
     assert len(rows) == 19
     for number, name, released, slurp in rows:
         release = policy.release(name)
         assert release is not None, name
-        assert release.name == (name if number == "–" else number)
+        assert release.name == (name if number == "\N{EN DASH}" else number)
         assert release.released == released, name
         assert ("slurp" in release.marks) == (slurp == "yes"), name
 

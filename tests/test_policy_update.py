@@ -83,7 +83,7 @@ def test_the_lifecycle_is_generated_from_scratch_identically(tmp_path: Path, ups
     shipped lifecycle part exactly."""
     target = shipped_copy(tmp_path, name)
     shipped = target.read_text(encoding="utf-8")
-    as_of = str(tomlkit.parse(shipped)["lifecycle"]["data_as_of"])  # type: ignore[index]
+    as_of = str(tomlkit.parse(shipped)["lifecycle"]["data_as_of"])
     head = shipped[:shipped.index("\n[lifecycle]\n")]
     target.write_text(head + "\n[lifecycle]\ndata_as_of = 2000-01-01\nrelease = []\n",
                       encoding="utf-8")
@@ -139,8 +139,8 @@ def test_update_changes_only_the_lifecycle_part(tmp_path: Path, upstream: Path) 
     assert after.startswith(HAND_WRITTEN[:HAND_WRITTEN.index("[lifecycle]")])
     assert "# a trailing decision after the lifecycle table" in after
     life = tomlkit.parse(after)["lifecycle"]
-    assert str(life["data_as_of"]) == "2026-12-01"  # type: ignore[index]  # changed: today
-    names = [r["name"] for r in life["release"]]  # type: ignore[index, union-attr]
+    assert str(life["data_as_of"]) == "2026-12-01"  # changed: today
+    names = [r["name"] for r in life["release"]]
     assert names[:4] == ["1.36", "1.35", "1.34", "1.33"]
     # the new data is what the check reads: 1.34 ended on 2026-10-27 and is deprecated
     show = run(["policy", "show", "kubernetes", "--format", "json"], cwd=tmp_path)
@@ -157,11 +157,11 @@ def test_check_on_a_file_one_release_behind_exits_1(tmp_path: Path, upstream: Pa
     """--check names the release upstream has and the file lacks, exits 1, writes nothing."""
     target = shipped_copy(tmp_path, name)
     document = tomlkit.parse(target.read_text(encoding="utf-8"))
-    releases = document["lifecycle"]["release"]  # type: ignore[index]
-    keep = [r for r in releases if r["name"] != drop]  # type: ignore[union-attr]
-    assert len(keep) == len(releases) - 1  # type: ignore[arg-type]
-    releases.clear()  # type: ignore[union-attr]
-    releases.extend(keep)  # type: ignore[union-attr]
+    releases = document["lifecycle"]["release"]
+    keep = [r for r in releases if r["name"] != drop]
+    assert len(keep) == len(releases) - 1
+    releases.clear()
+    releases.extend(keep)
     behind = tomlkit.dumps(document)
     target.write_text(behind, encoding="utf-8")
     result = run(["policy", "update", name, "--check", *sources(name, upstream)],
@@ -186,7 +186,7 @@ def test_check_names_changed_dates(tmp_path: Path, upstream: Path) -> None:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

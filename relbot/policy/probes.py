@@ -105,6 +105,7 @@ def _declared_in(probe: Probe, policy: str, path: str, text: str) -> list[Declar
 def _pattern_values(probe: Probe, policy: str, path: str, text: str) -> list[Declared]:
     """Matches of the probe's pattern; inside ``within`` regions they form a list each."""
     assert probe.pattern is not None  # noqa: S101 (the caller checked)
+    regions: list[tuple[int, str, str | None]]
     if probe.within is None:
         regions = [(0, text, None)]
     else:
