@@ -269,3 +269,18 @@ def test_a_broken_policy_at_the_base_is_an_error_not_no_policy(tmp_path: Path) -
                                  "the drops since then cannot be checked: "
                                  "policies/kubernetes.toml at main~1: window[0].status is "
                                  "'supportd'")
+
+
+def test_cut_shows_the_policy_warnings(tmp_path: Path) -> None:
+    """`relbot cut` prints the policies' warnings before it releases."""
+    from tests.conftest import yaook_like_files
+
+    files = yaook_like_files()
+    files["relbot.toml"] = files["relbot.toml"].replace("policies = []",
+                                                        'policies = ["kubernetes"]')
+    files["templates/config.template.toml"] = '[kubernetes]\nversion = "1.35.5"\n'
+    files["docs/_releasenotes/1.feature"] = "A feature.\n"
+    repo = make_repo(tmp_path, files)
+    result = run(["cut", "--yes", "--no-push", "--date", "2026-12-01"], repo.path)
+    assert result.code == 0, result.err
+    assert "warning: the window still has Kubernetes 1.34 as supported" in result.out

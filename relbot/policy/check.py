@@ -80,6 +80,16 @@ def check_policies(project: Project, base: str | None = None,
     return list(run_check(project, base, fragments, clock).findings)
 
 
+def policy_warnings(project: Project, *, hotfix: bool = False) -> list[str]:
+    """The warnings of the policy check (stale data, upstream ends, ...), for ``cut`` to
+    show before it refuses or releases; the errors are ``cut``'s own precondition."""
+    if not project.component.policies:
+        return []
+    fragments = project.fragments(hotfix=hotfix).fragments
+    return [str(f) for f in check_policies(project, None, fragments)
+            if f.severity == "warning"]
+
+
 def run_check(project: Project, base: str | None = None,
               fragments: Sequence[Fragment] = (), clock: Clock = today) -> PolicyReport:
     """The policy check of the component: findings and the versions it read.
