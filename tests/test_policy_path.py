@@ -219,7 +219,8 @@ def test_no_rolling_path_lists_the_fail_safe_steps(tmp_path: Path,
     assert lines[2].startswith("1. Upgrade to the most recent point release")
     assert lines[3].startswith("2. Enable the version pinning feature")
     assert lines[5:] == ["4. Upgrade OVN Databases and ovn-northd", "5. Upgrade ovn-controller",
-                         "6. Upgrade OVN Integration"]
+                         "6. Upgrade OVN Integration",
+                         "The most recent point release of 24.09 upstream lists is 24.09.3."]
 
 
 def test_openstack_slurp_jump_and_a_release_not_out_yet(tmp_path: Path,

@@ -77,6 +77,7 @@ def test_todays_nix_declaration_passes_and_is_reported(tmp_path: Path) -> None:
     assert ("warning: the optional kubernetes probe templates/config.template.toml: "
             "kubernetes.version found nothing: no file matches") in result.out
     assert result.out.count("[probe-found-nothing]") == 3
+    assert result.err == "policies of k8s ok (checked Kubernetes 1.33, 1.34, 1.35, 1.35.5).\n"
 
 
 def test_declaration_still_listing_1_30_fails_naming_it(tmp_path: Path) -> None:
@@ -125,3 +126,24 @@ def test_a_tree_without_any_declaration_fails_naming_the_probes(tmp_path: Path) 
                   "k8s-core/ansible/roles/config/k8s-config/defaults/main.yaml"):
         assert probe in line
     assert result.err == "relbot: 1 policy problem(s) in k8s.\n"
+
+
+def test_dropping_a_minor_from_the_nix_list_needs_a_removal_fragment(tmp_path: Path) -> None:
+    """Between the base and HEAD, 1.33 leaves the Nix list: a removal fragment must say so."""
+    from tests.conftest import git
+
+    root = tarook(tmp_path, {"nix/yk8s/kubernetes/default.nix":
+                             nix(["1.33", "1.34", "1.35"], "1.35.5")})
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    (root / "nix/yk8s/kubernetes/default.nix").write_text(nix(["1.34", "1.35", "1.36"],
+                                                              "1.36.2"), encoding="utf-8")
+    result = run(["policy", "check", "--base", "main"], cwd=root)
+    assert result.code == 1
+    assert ("Kubernetes 1.33 left within match 1 since main; announce it in a removal or "
+            "BREAKING fragment that names 1.33") in result.out
+    (root / "docs/_releasenotes").mkdir(parents=True, exist_ok=True)
+    (root / "docs/_releasenotes/2459.removal").write_text(
+        "Support for Kubernetes v1.33 has been dropped.\n", encoding="utf-8")
+    assert run(["policy", "check", "--base", "main"], cwd=root).code == 0

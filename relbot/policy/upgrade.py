@@ -67,6 +67,9 @@ def path_in(policy: Policy, start: str, goal: str, clock: Clock = today) -> Path
                        + (f" ({policy.fallback.url})" if policy.fallback.url else "") + ":\n"
                        + "\n".join(f"{n}. {step}" for n, step in enumerate(
                            policy.fallback.steps, start=1)))
+            if first.life is not None and first.life.last_patch is not None:
+                reason += (f"\nThe most recent point release of {first.name} upstream lists "
+                           f"is {first.life.last_patch}.")
         day = clock()
         notes = tuple(
             f"{policy.title} {r.name} is not released yet (planned for {r.released})"
