@@ -44,6 +44,7 @@ def test_markdown_matrix(tmp_path: Path) -> None:
     assert "| 1.34 | supported | ended | 2025-08-27 | 2026-08-27 | 2026-10-27 |  |" in out
     assert "Dropped: 1.32, 1.31, 1.30, >=1.19,<1.30." in out
     assert "One upgrade may advance at most 1 minor version." in out
+    assert "Upgrade path through the supported versions: 1.33 -> 1.34 -> 1.35 -> 1.36." in out
     assert "## OpenStack\n" in out
     assert ("| 2025.1 | epoxy | slurp | 2025-04-02 | unmaintained | 2026-10-02 |  | "
             "2025.2, 2026.1 |") in out

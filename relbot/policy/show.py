@@ -141,6 +141,10 @@ def _section(policy: Policy, policies: Sequence[Policy], fmt: str,
     parts.append(_table(header, rows, fmt))
     if rest:
         parts.append(rest)
+    if isinstance(policy, SupportWindow):
+        path = _window_path(policy)
+        if path:
+            parts.append(f"Upgrade path through the supported versions: {path}.")
     if isinstance(policy, UpgradeGraph):
         if policy.rules:
             parts.append("Upgrades: " + " ".join(
@@ -161,6 +165,20 @@ def _section(policy: Policy, policies: Sequence[Policy], fmt: str,
         parts.append(_table([f"{other} release", f"{policy.title} versions"],
                             [[name, str(spec)] for name, spec in ranges.items()], fmt))
     return "\n\n".join(parts) + "\n"
+
+
+def _window_path(policy: SupportWindow) -> str:
+    """``1.33 -> 1.34 -> 1.35 -> 1.36`` for a window of consecutive supported minors."""
+    from relbot.policy.model import parse_version
+
+    found = sorted(v for v in (parse_version(e.label) for e in policy.entries
+                               if e.status in (SUPPORTED, DEPRECATED)) if v is not None)
+    if len(found) < 2 or policy.max_minor_step is None:
+        return ""
+    if any((b.major, b.minor) != (a.major, a.minor + 1) for a, b in zip(found, found[1:],
+                                                                         strict=False)):
+        return ""  # a gap: no path through the supported versions alone
+    return " -> ".join(f"{v.major}.{v.minor}" for v in found)
 
 
 _RECENT = datetime.timedelta(days=366)  # ended releases the matrix still shows in full
