@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,8 +176,7 @@ def _window_path(policy: SupportWindow) -> str:
                                if e.status in (SUPPORTED, DEPRECATED)) if v is not None)
     if len(found) < 2 or policy.max_minor_step is None:
         return ""
-    if any((b.major, b.minor) != (a.major, a.minor + 1) for a, b in zip(found, found[1:],
-                                                                         strict=False)):
+    if any((b.major, b.minor) != (a.major, a.minor + 1) for a, b in pairwise(found)):
         return ""  # a gap: no path through the supported versions alone
     return " -> ".join(f"{v.major}.{v.minor}" for v in found)
 
