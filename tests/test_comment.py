@@ -89,3 +89,27 @@ def test_every_comment_starts_with_the_marker() -> None:
     """The marker, on the first line, is how relbot finds its note again."""
     for report in (PASSING, FAILING):
         assert render_comment(report).split("\n", 1)[0] == MARKER
+
+
+def test_file_names_are_code_and_only_errors_count() -> None:
+    """A summary naming files (a / or a .) shows each file as code, others stay text; the
+    heading counts the errors, not the warning; the notes keep their own indentation."""
+    report = MrReport(MergeRequest(9, "base"), "fedcba9876543210", (ComponentReport("k8s", (
+        Check("fragment present", "docs/_releasenotes/9.feature, docs/_releasenotes/9.fix"),
+        Check("fragment lint", "9.fix"),
+        Check("policies", "policies/kubernetes", (
+            Finding("a.yaml", "dropped", "1.25 dropped"),
+            Finding("b.yaml", "dropped", "1.26 dropped"),
+            Finding("", "stale", "old data", None, "warning"))),
+        Check("MR number", "2 checked, 1 renamed")), "1.0.0", "2.0.0",
+        "\n  X marks the spot\nX\n"),))
+    lines = render_comment(report).split("\n")
+    assert lines[1] == "### :x: relbot: 2 problem(s) to fix before merging"
+    assert lines[5:9] == [
+        "| fragment present | :white_check_mark: `docs/_releasenotes/9.feature`, "
+        "`docs/_releasenotes/9.fix` |",
+        "| fragment lint | :white_check_mark: `9.fix` |",
+        "| policies | :x: `policies/kubernetes` |",
+        "| MR number | :white_check_mark: 2 checked, 1 renamed |",
+    ]
+    assert "```markdown\n  X marks the spot\nX\n```" in "\n".join(lines)
