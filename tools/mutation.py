@@ -272,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [m for m in args.modules if m not in MODULES]
         if unknown:
             parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
-        results = load_results()
         for name in args.modules or list(MODULES):
             if not (PROJECT / MODULES[name].path).exists():
                 print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
                 continue
             statuses = run_module(name, args.max_children, args.budget)
+            results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
                                        if (PROJECT / t).exists()],
