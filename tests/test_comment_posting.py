@@ -13,7 +13,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from relbot.comment import MARKER
-from relbot.forge import upsert_comment
+from relbot.forge import Note, upsert_comment
 from relbot.forge.gitlab import Connection, GitLabMergeRequests
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.markdown_safety import ZERO_WIDTH_SPACE
@@ -119,3 +119,50 @@ def test_mentions_in_findings_never_notify_anyone(mr: MrRepo) -> None:
     assert "is not declared" in outside  # the findings are running text, not code
     for mention in ("@all", "@someone", "@maria"):
         assert mention not in outside
+
+
+def test_a_create_that_failed_after_committing_is_found_not_repeated(
+        gitlab_standin: GitLabStandIn) -> None:
+    """GitLab stored relbot's thread but answered 502: relbot looks it up by its marker and
+    its author (a person's copy of the marker does not count) and posts nothing twice."""
+    scenario = cast(gitlab_standin)
+    mr = scenario.mr
+    gitlab_standin.add_discussion(mr, author=scenario.maintainer, body=f"{MARKER}\ncopy")
+    gitlab_standin.faults.error_after_commit(502, method="POST", path="/discussions")
+    outcome = upsert_comment(_forge(gitlab_standin), mr.iid, f"{MARKER}\nfirst", marker=MARKER,
+                             ok=True)
+    assert outcome is not None and outcome.action == "created"
+    threads = gitlab_standin.discussions(mr)
+    assert [(d.notes[0].body, d.notes[0].author_id) for d in threads] == [
+        (f"{MARKER}\ncopy", scenario.maintainer.id), (f"{MARKER}\nfirst", scenario.bot.id)]
+    assert outcome.note == Note(threads[1].notes[0].id, threads[1].id, f"{MARKER}\nfirst",
+                                scenario.bot.id, True)
+    assert gitlab_standin.requests.count("POST") == 1
+
+
+def test_the_resolved_note_is_returned_whole(gitlab_standin: GitLabStandIn) -> None:
+    """After resolving, the outcome carries the same note, now resolved."""
+    scenario = cast(gitlab_standin)
+    forge = _forge(gitlab_standin)
+    first = upsert_comment(forge, scenario.mr.iid, f"{MARKER}\nx", marker=MARKER, ok=False)
+    again = upsert_comment(forge, scenario.mr.iid, f"{MARKER}\nx", marker=MARKER, ok=True)
+    assert first is not None and again is not None
+    assert again.note == Note(first.note.id, first.note.discussion_id, f"{MARKER}\nx",
+                              scenario.bot.id, True)
+    assert again.action == "unchanged"
+
+
+def test_without_a_forge_nothing_is_published() -> None:
+    """forge = "none": the tag is the release; a forge that cannot be reached says why only
+    when a release would be published."""
+    from relbot.errors import ConfigError
+    from relbot.forge import NoForge, Release, UnavailableForge
+
+    assert NoForge().ensure_release("v1.0.0", "v1.0.0", "notes") == Release(
+        "v1.0.0", "v1.0.0", "notes")
+    assert NoForge().get_release("v1.0.0") is None
+    unavailable = UnavailableForge("gitlab", "no token in RELBOT_RELEASE_TOKEN.")
+    assert (unavailable.name, unavailable.get_release("v1.0.0")) == ("gitlab", None)
+    with pytest.raises(ConfigError) as refused:
+        unavailable.ensure_release("v1.0.0", "v1.0.0", "notes")
+    assert str(refused.value) == "no token in RELBOT_RELEASE_TOKEN."

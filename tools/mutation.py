@@ -49,7 +49,13 @@ class Module:
     why: str
 
 
-MODULES: dict[str, Module] = {m.path.removeprefix("relbot/").removesuffix(".py"): m for m in (
+def _key(path: str) -> str:
+    """A module's short name: its file's stem, or its package's name for an __init__.py."""
+    file = Path(path)
+    return file.parent.name if file.stem == "__init__" else file.stem
+
+
+MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/secrets.py", ("tests/test_secrets.py",), "secret masking"),
     Module("relbot/safe_files.py", ("tests/test_safe_files.py", "tests/test_fragments.py"),
            "the one reader of files from a merge request"),
