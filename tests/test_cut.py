@@ -127,7 +127,7 @@ def test_hotfix_on_release_branch(repo: Repo) -> None:
     assert not (repo.path / FRAGMENTS / "hotfix" / "110.fix").exists()
     assert "- Urgent fix." in (repo.path / "CHANGELOG.rst").read_text()
     again = cut(repo, "--hotfix")
-    assert again[0] == 0 and "v8.1.1 is already released completely" in again[1]
+    assert again[0] == 0 and "v8.1.1 is already released completely" in again[1], again
     repo.git("checkout", "-q", "main")
     on_main = cut(repo, "--hotfix", "--dry-run")
     assert on_main[0] == 1 and "a hotfix is cut on a release branch" in on_main[2]
