@@ -797,9 +797,10 @@ def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | 
     """Commits that may be this component's unfinished release: (commit, parent, target)."""
     git = ctx.git
     if stage == PREPARE:
-        prefix = ctx.project.component.prepare_branch_format.partition("{version}")[0]
-        return [(tip, None, None) for tip in git.run(
-            "for-each-ref", "--format=%(objectname)", f"refs/heads/{prefix}").splitlines()]
+        listed = git.run("for-each-ref", "--format=%(objectname) %(refname:short)",
+                         "refs/heads/").splitlines()
+        return [(tip, None, None) for tip, _, name in (line.partition(" ") for line in listed)
+                if branches.is_prepare_branch(ctx.project.component, name)]
     base = ctx.remote_sha if ctx.remote_sha and git.has_object(ctx.remote_sha) else None
     chain = git.commits_between(base)[:50] if base else []
     if ctx.head not in chain:
