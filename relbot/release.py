@@ -66,6 +66,7 @@ class StepKind(Enum):
     PUSH = "push"
     PUBLISH = "publish"
     MERGE_BACK = "merge-back"
+    SYNC = "sync"
 
 
 STEP_TITLES = {
@@ -76,6 +77,8 @@ STEP_TITLES = {
     StepKind.PUSH: "atomic push of branch and tag",
     StepKind.PUBLISH: "forge release with the notes as Markdown",
     StepKind.MERGE_BACK: "merge request from the release branch back to the default branch",
+    StepKind.SYNC: "the hotfix's changelog section and version file, offered to the default "
+                   "branch",
 }
 
 
@@ -574,11 +577,49 @@ def derive_steps(ctx: _Context, spec: Spec, stage: str, commit: str | None,
         # no tag, no release: a fresh plan asks the forge nothing
         steps.append(Step(StepKind.PUBLISH, tagged and forge.get_release(tag) is not None,
                           f"{forge.name} release {tag}"))
+    if stage == HOTFIX and pushes and default and _newest_line(ctx, spec.version):
+        steps.append(_sync_step(ctx, spec, default))
     if stage == FINISH and forge.name != "none" and default and spec.release_branch:
         found = forge.find_merge_request(spec.release_branch, default)
         steps.append(Step(StepKind.MERGE_BACK, found is not None,
                           f"{spec.release_branch} into {default}"))
     return tuple(steps)
+
+
+def sync_branch(component_tag: str, default: str) -> str:
+    """The branch that carries a hotfix's changelog and version to the default branch
+    (Tarook's ``hotfix/devel/<name>``)."""
+    return f"hotfix/{default}/{component_tag}"
+
+
+def _newest_line(ctx: _Context, version: str) -> bool:
+    """Whether ``version`` belongs to the newest release line (no higher X.Y is tagged)."""
+    mine = parse_version(version)
+    others = versions_from_tags(ctx.project.component,
+                                _all_tags(ctx.git, ctx.project, ctx.remote))
+    return all((v.major, v.minor) <= (mine.major, mine.minor) for v in others)
+
+
+def _sync_step(ctx: _Context, spec: Spec, default: str) -> Step:
+    """Done when the default branch has the section, or the sync branch (and its MR) exist."""
+    git, project = ctx.git, ctx.project
+    tag = project.component.tag(spec.version)
+    branch = sync_branch(tag, default)
+    refs = git.ls_remote([f"refs/heads/{default}", f"refs/heads/{branch}"])
+    tip = refs.get(f"refs/heads/{default}")
+    done = False
+    if tip is not None:
+        if not git.has_object(tip):
+            _fetch(git, f"refs/heads/{default}")
+        changelog, _, _ = _release_paths(project)
+        heading = project.component.notes_version(spec.version)
+        if git.has_object(tip) and heading in _blob(git, tip, changelog).decode("utf-8",
+                                                                                 "replace"):
+            done = True
+    if not done and f"refs/heads/{branch}" in refs:
+        done = ctx.forge.name == "none" or ctx.forge.find_merge_request(branch,
+                                                                        default) is not None
+    return Step(StepKind.SYNC, done, f"{branch} into {default}")
 
 
 def _pushes(ctx: _Context, spec: Spec, stage: str, tag: str) -> list[tuple[str, str]]:
@@ -1073,6 +1114,40 @@ def _do_merge_back(plan: ReleasePlan, project: Project, git: GitRepo, forge: For
                                f"changelog and version file to {default}.", ("Release",))
 
 
+def _do_sync(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+             progress: _Progress, step: Step) -> None:
+    default = plan.default_branch
+    if default is None:
+        raise AssertionError("a sync step has a default branch")
+    branch = sync_branch(plan.tag, default)
+    if _remote_ref(git, f"refs/heads/{branch}") is None:
+        _fetch(git, f"refs/heads/{default}")
+        tip = _remote_ref(git, f"refs/heads/{default}")
+        if tip is None or not git.has_object(tip):
+            raise ReleaseRefused(f"the default branch {default!r} cannot be fetched, so the "
+                                 f"hotfix {plan.tag} cannot be offered to it; fetch it and run "
+                                 "relbot cut --hotfix again.")
+        writes = {_release_paths(project)[0]: _changelog_with(project, git, tip, plan.notes)}
+        version_file = _release_paths(project)[1]
+        if version_file is not None:
+            writes[version_file] = f"{plan.version}\n".encode()
+        commit = git.commit_files(tip, writes, (), f"Update changelog and version for "
+                                  f"hotfix release {plan.tag}\n")
+        result = git.push_atomic([f"{commit}:refs/heads/{branch}"])
+        if not result.ok:
+            raise ReleaseRefused(f"the remote refused the sync branch {branch} ("
+                                 f"{_rejection(plan, git, result.message)}); {plan.tag} itself "
+                                 "is released; run relbot cut --hotfix again.")
+    found = forge.ensure_merge_request(
+        branch, default, f"Sync hotfix {plan.tag} to {default}",
+        f"relbot released {plan.tag} on {plan.branch}; this brings its changelog section and "
+        f"version file to {default}.", ("Release",))
+    if found is None:
+        progress.messages.append(
+            f"merge {branch} into {default} by hand: git fetch origin {branch} && git "
+            f"checkout {default} && git merge FETCH_HEAD && git push origin {default}")
+
+
 _ACTIONS: dict[StepKind, _Action] = {
     StepKind.COMMIT: _do_commit,
     StepKind.MERGE: _do_merge,
@@ -1081,6 +1156,7 @@ _ACTIONS: dict[StepKind, _Action] = {
     StepKind.PUSH: _do_push,
     StepKind.PUBLISH: _do_publish,
     StepKind.MERGE_BACK: _do_merge_back,
+    StepKind.SYNC: _do_sync,
 }
 
 
@@ -1108,18 +1184,9 @@ def make_release_commit(project: Project, git: GitRepo, spec: Spec, base: str, n
 
     The changelog is read from ``base``'s blob, never through the work tree.
     """
-    from relbot.notes import write_changelog
-
     component = project.component
-    settings = project.settings
-    changelog = rel(settings.base_directory / settings.filename, project.root)
-    with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
-        scratch = Path(tmp) / settings.filename
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(_blob(git, base, changelog))
-        write_changelog(component, settings, notes, Path(tmp))
-        new_changelog = scratch.read_bytes()
-    writes = {changelog: new_changelog}
+    changelog = _release_paths(project)[0]
+    writes = {changelog: _changelog_with(project, git, base, notes)}
     if component.version_file is not None:
         writes[rel(component.version_file, project.root)] = f"{spec.version}\n".encode()
     tag = component.tag(spec.version)
@@ -1127,6 +1194,19 @@ def make_release_commit(project: Project, git: GitRepo, spec: Spec, base: str, n
                                                component=component.name)
                + "\n\n" + spec.trailers())
     return git.commit_files(base, writes, fragments, message)
+
+
+def _changelog_with(project: Project, git: GitRepo, base: str, notes: Notes) -> bytes:
+    """``base``'s changelog (its blob, never the work tree) with ``notes`` inserted."""
+    from relbot.notes import write_changelog
+
+    settings = project.settings
+    with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
+        scratch = Path(tmp) / settings.filename
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        scratch.write_bytes(_blob(git, base, _release_paths(project)[0]))
+        write_changelog(project.component, settings, notes, Path(tmp))
+        return scratch.read_bytes()
 
 
 def write_hotfix_commit(project: Project, base: str, date: str, target_branch: str) -> str:

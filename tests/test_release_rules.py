@@ -101,14 +101,14 @@ def test_prerelease_version_is_a_prerelease(repo: Repo) -> None:
     """--version 8.1.0-rc.1 without --pre tags only: no changelog, fragments kept; the final
     8.1.0 is still possible afterwards."""
     head = repo.git("rev-parse", "HEAD")
-    code, out, err = cut(repo, "--version", "8.1.0-rc.1")
+    code, _, err = cut(repo, "--version", "8.1.0-rc.1")
     assert code == 0, err
     assert repo.git("rev-parse", "HEAD") == head
     assert git(repo.remote, "rev-parse", "v8.1.0-rc.1^{commit}") == head
     assert (repo.path / "version").read_text() == "8.0.2\n"
     assert (repo.path / FRAGMENTS / "102.fix").exists()
     assert "8.1.0-rc.1" not in (repo.path / "CHANGELOG.rst").read_text()
-    code, out, err = cut(repo)
+    code, _, err = cut(repo)
     assert code == 0, err
     assert (repo.path / "version").read_text() == "8.1.0\n"
 
