@@ -1,15 +1,15 @@
 """Cutting a release: one description, and the steps derived from it and the repository.
 
-A release is a :class:`Spec` (component, version, date, flow and the branches it
-lands on), recorded in the trailers of its release commit. :func:`derive_steps`
+A release is a :class:`~relbot.release_commit.Spec` (component, version, date, flow and
+the branches it lands on), recorded in the trailers of its release commit. :func:`derive_steps`
 turns a spec and the repository's state into the steps still to do, the same way
 for a fresh plan and for a resumed one, so a rerun after a crash (or a CI job
 retry) finishes exactly what the first run started. :func:`plan_release` only
 reads; :func:`execute` changes things.
 
 A commit counts as relbot's release commit only when its content proves it
-(:func:`prove_release_commit`); trailers in a message prove nothing, since anyone
-who can get a commit merged can write them.
+(:func:`relbot.release_commit.prove_release_commit`); trailers in a message prove
+nothing, since anyone who can get a commit merged can write them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -27,10 +25,24 @@ from typing import TYPE_CHECKING
 
 from relbot import branches
 from relbot.config import rel
-from relbot.errors import GitError, ReleaseRefused, UsageError, VersionError
+from relbot.errors import GitError, ReleaseRefused, UsageError
 from relbot.findings import Finding, errors
 from relbot.fragments import Fragment, FragmentSet, scan
 from relbot.notes import Notes
+from relbot.release_commit import (
+    DIRECT,
+    FINISH,
+    HOTFIX,
+    PRE,
+    PREPARE,
+    ProvenRelease,
+    Spec,
+    blob,
+    changelog_with,
+    make_release_commit,
+    prove_release_commit,
+    release_paths,
+)
 from relbot.versions import (
     Version,
     parse_version,
@@ -45,14 +57,7 @@ if TYPE_CHECKING:
     from relbot.git import GitRepo
     from relbot.project import Project
 
-TRAILER_COMPONENT = "Relbot-Component"
-TRAILER_VERSION = "Relbot-Version"
-TRAILER_DATE = "Relbot-Date"
-TRAILER_FLOW = "Relbot-Flow"
-TRAILER_BRANCH = "Relbot-Branch"
-TRAILER_RELEASE_BRANCH = "Relbot-Release-Branch"
 
-DIRECT, HOTFIX, PRE, PREPARE, FINISH = "direct", "hotfix", "pre", "prepare", "finish"
 ZERO = "0" * 40
 
 
@@ -97,27 +102,6 @@ class CutOptions:
     push: bool = True
     prepare: bool = False
     finish: bool = False
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One release as its release commit records it."""
-
-    component: str
-    version: str
-    date: str
-    flow: str  # direct | hotfix | pre | prepare
-    branch: str  # the branch the release commit is made for (prepare: the prepare branch)
-    release_branch: str | None = None  # direct: a new release branch; prepare: the target
-
-    def trailers(self) -> str:
-        """The trailer block of the release commit."""
-        lines = [f"{TRAILER_COMPONENT}: {self.component}", f"{TRAILER_VERSION}: {self.version}",
-                 f"{TRAILER_DATE}: {self.date}", f"{TRAILER_FLOW}: {self.flow}",
-                 f"{TRAILER_BRANCH}: {self.branch}"]
-        if self.release_branch:
-            lines.append(f"{TRAILER_RELEASE_BRANCH}: {self.release_branch}")
-        return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -258,124 +242,6 @@ class ReleaseResult:
         """The result as JSON-ready data."""
         return self.plan.as_dict(done=self.done, commit=self.commit,
                                  release_url=self.release_url, messages=self.messages)
-
-
-# -- the proof -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProvenRelease:
-    """A commit whose content shows it is relbot's release commit of ``spec``."""
-
-    commit: str
-    parent: str
-    spec: Spec
-    removed: tuple[str, ...]
-
-
-def prove_release_commit(project: Project, git: GitRepo, commit: str, *,
-                         parent: str | None = None) -> ProvenRelease | None:
-    """``commit`` as relbot's release commit of this component, if its content proves it.
-
-    Proof: one parent (``parent`` when given: the previous state), trailers naming
-    this component and one version, the version file holding that version, the
-    changelog gaining that version's heading and losing nothing, and every other
-    change the removal of a fragment. Anything else is an ordinary commit.
-    """
-    component = project.component
-    if git.trailer(commit, TRAILER_COMPONENT) != [component.name]:
-        return None
-    version = _trailer_version(git, commit)
-    parents = git.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
-    if version is None or len(parents) != 1 or parent not in (None, parents[0]):
-        return None
-    base = parents[0]
-    removed = _only_release_changes(project, git, base, commit)
-    if removed is None or not _content_matches(project, git, base, commit, version):
-        return None
-    spec = Spec(component.name, str(version), _one(git, commit, TRAILER_DATE) or "",
-                _one(git, commit, TRAILER_FLOW) or DIRECT, _one(git, commit, TRAILER_BRANCH)
-                or "", _one(git, commit, TRAILER_RELEASE_BRANCH))
-    return ProvenRelease(commit, base, spec, removed)
-
-
-def _trailer_version(git: GitRepo, commit: str) -> Version | None:
-    versions = git.trailer(commit, TRAILER_VERSION)
-    if len(versions) != 1:
-        return None
-    try:
-        return parse_version(versions[0])
-    except VersionError:
-        return None
-
-
-def _release_paths(project: Project) -> tuple[str, str | None, set[str]]:
-    """Changelog, version file and fragment directories, as repository paths."""
-    component = project.component
-    changelog = rel(project.settings.base_directory / project.settings.filename, project.root)
-    version_file = (rel(component.version_file, project.root)
-                    if component.version_file is not None else None)
-    fragment_dirs = {rel(directory, project.root)
-                     for top in {project.fragment_directory(False),
-                                 project.fragment_directory(True)}
-                     for _, directory in project.settings.section_directories(top)}
-    return changelog, version_file, fragment_dirs
-
-
-def _only_release_changes(project: Project, git: GitRepo, base: str,
-                          commit: str) -> tuple[str, ...] | None:
-    """The fragments ``commit`` removes, if it changes nothing but changelog, version file
-    and fragments (and changes the first two); else None."""
-    changelog, version_file, fragment_dirs = _release_paths(project)
-    out = git.run("diff-tree", "-r", "-z", "--no-renames", "--name-status", base, commit,
-                  strip=False)
-    fields = [f for f in out.split("\0") if f]
-    removed, touched = [], set()
-    for status, path in zip(fields[0::2], fields[1::2], strict=False):
-        if path in (changelog, version_file) and status in ("A", "M"):
-            touched.add(path)
-        elif status == "D" and path.rsplit("/", 1)[0] in fragment_dirs:
-            removed.append(path)
-        else:
-            return None
-    if not removed or touched != {changelog, version_file} - {None}:
-        return None
-    return tuple(removed)
-
-
-def _content_matches(project: Project, git: GitRepo, base: str, commit: str,
-                     version: Version) -> bool:
-    """The version file holds ``version`` and the changelog gained its section."""
-    changelog, version_file, _ = _release_paths(project)
-    if version_file is not None:
-        try:
-            held = parse_version(_blob(git, commit, version_file).decode("utf-8"))
-        except (VersionError, UnicodeDecodeError):
-            return False
-        if held != version:
-            return False
-    return _gained_section(git, base, commit, changelog,
-                           project.component.notes_version(str(version)))
-
-
-def _one(git: GitRepo, commit: str, key: str) -> str | None:
-    values = git.trailer(commit, key)
-    return values[0] if len(values) == 1 else None
-
-
-def _blob(git: GitRepo, rev: str, path: str) -> bytes:
-    oid = git.object_id(f"{rev}:{path}")
-    return b"" if oid is None else git.read_blob(oid)
-
-
-def _gained_section(git: GitRepo, base: str, commit: str, path: str, heading: str) -> bool:
-    numstat = git.run("diff", "--numstat", base, commit, "--", path).split()
-    if len(numstat) < 2 or numstat[1] != "0":
-        return False  # a release only adds to the changelog
-    token = re.compile(r"(?<![0-9A-Za-z.+-])" + re.escape(heading) + r"(?![0-9A-Za-z+-]|\.\w)")
-    before = _blob(git, base, path).decode("utf-8", "replace")
-    after = _blob(git, commit, path).decode("utf-8", "replace")
-    return len(token.findall(after)) > len(token.findall(before))
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -611,9 +477,9 @@ def _sync_step(ctx: _Context, spec: Spec, default: str) -> Step:
     if tip is not None:
         if not git.has_object(tip):
             _fetch(git, f"refs/heads/{default}")
-        changelog, _, _ = _release_paths(project)
+        changelog, _, _ = release_paths(project)
         heading = project.component.notes_version(spec.version)
-        if git.has_object(tip) and heading in _blob(git, tip, changelog).decode("utf-8",
+        if git.has_object(tip) and heading in blob(git, tip, changelog).decode("utf-8",
                                                                                  "replace"):
             done = True
     if not done and f"refs/heads/{branch}" in refs:
@@ -847,7 +713,8 @@ def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | 
     if ctx.head not in chain:
         chain.insert(0, ctx.head)
     candidates: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in chain]
-    if base and base != ctx.head and git.is_ancestor(ctx.head, base):
+    retry = git.current_branch() is None  # CI checks out the pipeline's commit detached
+    if retry and base and base != ctx.head and git.is_ancestor(ctx.head, base):
         ahead = git.commits_between(ctx.head, base)
         if len(ahead) == 1:  # a retried CI job: the remote holds the release commit
             candidates.append((ahead[0], ctx.head, None))
@@ -1127,8 +994,8 @@ def _do_sync(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
             raise ReleaseRefused(f"the default branch {default!r} cannot be fetched, so the "
                                  f"hotfix {plan.tag} cannot be offered to it; fetch it and run "
                                  "relbot cut --hotfix again.")
-        writes = {_release_paths(project)[0]: _changelog_with(project, git, tip, plan.notes)}
-        version_file = _release_paths(project)[1]
+        writes = {release_paths(project)[0]: changelog_with(project, git, tip, plan.notes)}
+        version_file = release_paths(project)[1]
         if version_file is not None:
             writes[version_file] = f"{plan.version}\n".encode()
         commit = git.commit_files(tip, writes, (), f"Update changelog and version for "
@@ -1178,37 +1045,6 @@ def tag_message(plan: ReleasePlan, project: Project) -> str:
     return f"{subject}\n\n{plan.notes.text.strip(chr(10))}\n"
 
 
-def make_release_commit(project: Project, git: GitRepo, spec: Spec, base: str, notes: Notes,
-                        fragments: Sequence[str]) -> str:
-    """The release commit of ``spec`` on ``base``; moves no ref, touches no work tree.
-
-    The changelog is read from ``base``'s blob, never through the work tree.
-    """
-    component = project.component
-    changelog = _release_paths(project)[0]
-    writes = {changelog: _changelog_with(project, git, base, notes)}
-    if component.version_file is not None:
-        writes[rel(component.version_file, project.root)] = f"{spec.version}\n".encode()
-    tag = component.tag(spec.version)
-    message = (component.commit_message.format(version=spec.version, tag=tag,
-                                               component=component.name)
-               + "\n\n" + spec.trailers())
-    return git.commit_files(base, writes, fragments, message)
-
-
-def _changelog_with(project: Project, git: GitRepo, base: str, notes: Notes) -> bytes:
-    """``base``'s changelog (its blob, never the work tree) with ``notes`` inserted."""
-    from relbot.notes import write_changelog
-
-    settings = project.settings
-    with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
-        scratch = Path(tmp) / settings.filename
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(_blob(git, base, _release_paths(project)[0]))
-        write_changelog(project.component, settings, notes, Path(tmp))
-        return scratch.read_bytes()
-
-
 def write_hotfix_commit(project: Project, base: str, date: str, target_branch: str) -> str:
     """The pre-merge hotfix release commit on ``base`` (a hotfix MR's head); returns its id.
 
@@ -1226,7 +1062,7 @@ def write_hotfix_commit(project: Project, base: str, date: str, target_branch: s
     found = scan(project.settings, component, project.root, directory, tree=(git, base))
     _require_fragments(project, found, True)
     version_path = rel(component.version_file, project.root)
-    current = parse_version(_blob(git, base, version_path).decode("utf-8", "replace"),
+    current = parse_version(blob(git, base, version_path).decode("utf-8", "replace"),
                             f"version file {version_path} holds")
     version = current.bump_patch()
     expected = branches.release_branch(component, version.major, version.minor)

@@ -9,7 +9,8 @@ import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.project import Project
-from relbot.release import prove_release_commit, write_hotfix_commit
+from relbot.release import write_hotfix_commit
+from relbot.release_commit import prove_release_commit
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.gitlab_fixtures import cast, relbot_toml
 from tests.test_cut import FRAGMENTS, add_fragments

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from relbot.project import Project
-from relbot.release import prove_release_commit
+from relbot.release_commit import prove_release_commit
 from tests.conftest import Repo, git, run
 from tests.gitlab_fixtures import CutRepo
 from tests.test_cut import FRAGMENTS, add_fragments, cut, kill_relbot_when, relbot_process
@@ -209,3 +209,14 @@ def test_json_error_is_an_object(repo: Repo) -> None:
     assert data["error"].startswith("the work tree is not clean")
     usage = run(["cut", "--yes", "--json", "--pre", "rc", "--hotfix"], repo.path)
     assert usage.code == 2 and json.loads(usage.out)["exit_code"] == 2
+
+
+def test_a_branch_behind_a_finished_release_is_told_to_pull(repo: Repo, tmp_path: Path) -> None:
+    """Not a CI retry (a checked-out branch): the maintainer behind a release pulls first."""
+    other = repo.clone(tmp_path / "other")
+    assert cut(repo)[0] == 0
+    result = run(["cut", "--yes"], other.path)
+    assert result.code == 1 and "behind origin/main" in result.err
+    other.git("pull", "-q")
+    again = run(["cut", "--yes"], other.path)
+    assert again.code == 0 and "already released completely" in again.out
