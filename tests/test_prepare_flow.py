@@ -187,3 +187,55 @@ def test_prepare_flag_needs_the_prepare_flow(tmp_path: Path) -> None:
     result = run(["cut", "--yes", "--prepare"], repo.path)
     assert result.code == 2 and "release_flow" in result.err
     assert not (repo.path / FRAGMENTS / "x").exists()
+
+
+@pytest.mark.reliability("Faults")
+@pytest.mark.parametrize("stage", ["--prepare", "--finish"])
+def test_refused_push_then_rerun(repo: Repo, stage: str) -> None:
+    """A remote that refuses the push of prepare or finish: nothing moved there; once it
+    accepts, the rerun finishes with one prepare branch, one release branch, one tag."""
+    if stage == "--finish":
+        assert cut(repo, "--prepare")[0] == 0
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = git(repo.remote, "for-each-ref", "--format=%(refname) %(objectname)")
+    code, _, err = cut(repo, stage)
+    assert code == 1 and "frozen today" in err
+    assert git(repo.remote, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    hook.unlink()
+    code, _, err = cut(repo, stage)
+    assert code == 0, err
+    if stage == "--prepare":
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+        assert cut(repo, "--finish")[0] == 0
+    prepared = git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.0")
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-list", "--count", "main..release-prepare/v8.1.0") == "1"
+
+
+def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabStandIn) -> None:
+    """POST /projects/:id/merge_requests creates, a second open MR for the same branches is
+    409 (GitLab's "Another open merge request already exists"), GET filters by branches."""
+    import gitlab
+
+    client = gitlab.Gitlab(gitlab_standin.url, private_token=cast(gitlab_standin).bot_token,
+                           retry_transient_errors=False, timeout=2)
+    project = client.projects.get(PROJECT)
+    created = project.mergerequests.create({"source_branch": "a", "target_branch": "main",
+                                            "title": "A", "labels": "Release"})
+    assert created.iid >= 1 and created.labels == ["Release"]
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as refused:
+        project.mergerequests.create({"source_branch": "a", "target_branch": "main",
+                                      "title": "Again"})
+    assert refused.value.response_code == 409
+    project.mergerequests.create({"source_branch": "b", "target_branch": "main", "title": "B"})
+    found = project.mergerequests.list(source_branch="a", target_branch="main",
+                                       state="opened", get_all=True)
+    assert [mr.title for mr in found] == ["A"]
+    with pytest.raises(gitlab.exceptions.GitlabHttpError) as missing:
+        client.http_post(f"/projects/{project.id}/merge_requests",
+                         post_data={"source_branch": "c", "target_branch": "main"})
+    assert missing.value.response_code == 400
