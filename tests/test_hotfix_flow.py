@@ -140,3 +140,30 @@ def test_next_version_and_cut_agree_after_a_hotfix(tmp_path: Path) -> None:
     dry = run(["cut", "--dry-run"], repo.path)
     assert dry.code == 0, dry.err
     assert "release v0.1.2 of k8s from main" in dry.out
+
+
+@pytest.mark.reliability("Faults")
+@pytest.mark.parametrize("point", ["refs/tags/v8.1.1", "push"])
+def test_merged_hotfix_killed_then_rerun(tmp_path: Path, point: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL after the tag or the push of a merged pre-merge hotfix: the rerun, in CI's
+    detached checkout, ends with one tag on the merge commit and one sync branch."""
+    from tests.test_cut import kill_relbot_when, relbot_process
+    from tests.test_faults_and_races import kill_relbot_after_push
+
+    repo = released_repo(tmp_path)
+    _, head = hotfix_mr(repo)
+    repo.git("checkout", "-q", "--detach")
+    monkeypatch.setenv("CI_COMMIT_BRANCH", "release/v8.1")
+    hook = kill_relbot_after_push(repo) if point == "push" else kill_relbot_when(repo, point)
+    assert relbot_process(repo, "--hotfix").returncode == -9
+    hook.unlink()
+    rerun = relbot_process(repo, "--hotfix")
+    assert rerun.returncode == 0, rerun.stderr
+    again = relbot_process(repo, "--hotfix")
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert git(repo.remote, "tag", "--list").split() == ["v8.1.0", "v8.1.1"]
+    assert git(repo.remote, "rev-parse", "v8.1.1^{commit}") == head
+    assert git(repo.remote, "rev-parse", "release/v8.1") == head
+    assert git(repo.remote, "for-each-ref", "--format=%(refname)", "refs/heads/hotfix/main/"
+               ) == "refs/heads/hotfix/main/v8.1.1"
