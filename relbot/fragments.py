@@ -34,11 +34,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class FragmentName:
-    """A fragment file name as towncrier reads it: ``<issue>.<type>[.<counter>][.<rest>]``."""
+    """A fragment file name as towncrier reads it: ``<issue>.<type>[.<counter>][.<rest>]``.
+
+    ``other_types`` holds declared types that relbot found inside towncrier's issue
+    part (``939.feature.BREAKING.x``: towncrier files it under BREAKING with issue
+    ``939.feature``; the real Yaook/K8s v2.0.0 notes show ``!939``, so relbot reads
+    MR 939 and warns). ``odd_digits`` marks a number towncrier cannot convert
+    (``²``): ``str.isdigit`` accepts it, ``int`` does not.
+    """
 
     issue: str
     type: str
     counter: int
+    other_types: tuple[str, ...] = ()
+    odd_digits: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,19 +108,54 @@ def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
     return _parse_name(basename, set(types))
 
 
+def read_name(basename: str, types: Iterable[str]) -> FragmentName | None:
+    """The name as relbot releases it: towncrier's reading, with the MR of two-type names."""
+    return _read_name(basename, set(types))
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _odd_digits(text: str) -> bool:
+    """Digits other than 0-9 (``²``, ``٣``): ``isdigit`` says yes, ``int`` may not."""
+    return any(char.isdigit() and not char.isascii() for char in text)
+
+
 def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
-    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this)."""
+    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this).
+
+    towncrier 26's rules (``towncrier._builder.parse_newfragment_basename``), except
+    that a number towncrier would crash on (``int("²")``) is kept as text and marked.
+    """
     parts = basename.split(".")
     for index in range(len(parts) - 1, 0, -1):
         if parts[index] in type_names:
             issue = ".".join(parts[:index]).strip()
-            if issue.isdigit():
+            odd = _odd_digits(issue)
+            if _ascii_digits(issue):
                 issue = str(int(issue))
             counter = 0
             if len(parts) > index + 1 and parts[index + 1].isdigit():
-                counter = int(parts[index + 1])
-            return FragmentName(issue, parts[index], counter)
+                if _ascii_digits(parts[index + 1]):
+                    counter = int(parts[index + 1])
+                else:
+                    odd = True
+            return FragmentName(issue, parts[index], counter, odd_digits=odd)
     return None
+
+
+def _read_name(basename: str, type_names: Container[str]) -> FragmentName | None:
+    """:func:`read_name`; ``939.feature.BREAKING`` is MR 939, type BREAKING."""
+    parsed = _parse_name(basename, type_names)
+    if parsed is None or "." not in parsed.issue:
+        return parsed
+    head, *rest = parsed.issue.split(".")
+    others = tuple(part for part in rest if part in type_names)
+    if not others or not (_ascii_digits(head) or head == PLACEHOLDER):
+        return parsed
+    issue = str(int(head)) if _ascii_digits(head) else head
+    return FragmentName(issue, parsed.type, parsed.counter, others, parsed.odd_digits)
 
 
 def is_ignored(basename: str, settings: TowncrierSettings) -> bool:
@@ -245,18 +289,30 @@ def _scan_entries(
             findings.append(Finding(repr(relpath)[1:-1], "bad-name",
                                     "the file name holds control characters"))
             continue
-        parsed = _parse_name(name, types)
+        parsed = _read_name(name, types)
         if parsed is None:
             findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
-        problem = _number_problem(parsed.issue, settings)
+        problem, severity = _number_problem(parsed, settings)
         if problem:
-            findings.append(Finding(relpath, "bad-number", problem))
-            continue
+            findings.append(Finding(relpath, "bad-number", problem, severity=severity))
+            if severity == "error":
+                continue
+        if parsed.other_types:
+            findings.append(Finding(
+                relpath, "two-types",
+                f"the name carries two types ({', '.join(parsed.other_types)} and "
+                f"{parsed.type}); towncrier files it under {parsed.type}, as MR "
+                f"{parsed.issue}; rename it to {parsed.issue}.{parsed.type}."
+                f"{name.split('.')[-1]} to say so", severity="warning"))
         try:
             text = entry.load(limit)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
+            continue
+        directive = unsafe_directive(text)
+        if directive:
+            findings.append(Finding(relpath, "rst-directive", directive))
             continue
         issue, counter = parsed.issue, parsed.counter
         if issue.startswith(settings.orphan_prefix):
@@ -295,15 +351,64 @@ def _unknown_type(name: str, settings: TowncrierSettings) -> str:
             + f"; declared: {declared}")
 
 
-def _number_problem(issue: str, settings: TowncrierSettings) -> str | None:
+def _number_problem(name: FragmentName, settings: TowncrierSettings) -> tuple[str, str]:
+    """What is wrong with the issue part, and how bad: ("", "") when nothing.
+
+    Only what towncrier itself refuses (its issue_pattern, a number it cannot
+    convert) is an error; any other issue towncrier renders as it is, so it is a
+    warning: it must not block a release.
+    """
+    issue = name.issue
+    if name.odd_digits:
+        return (f"the name holds digits other than 0-9 ({issue!r}); towncrier cannot read "
+                "it as a number: write the MR number with the digits 0-9", "error")
     if issue.startswith(settings.orphan_prefix) or issue == PLACEHOLDER:
-        return None
-    if not issue.isdigit():
-        return (f"{issue!r} is not an MR number; use the MR number, "
-                f"'{settings.orphan_prefix}' for an entry without MR, or "
-                f"'{PLACEHOLDER}' for CI to fill in")
+        return "", ""
     if settings.issue_pattern and not re.fullmatch(settings.issue_pattern, issue):
-        return f"{issue!r} does not match towncrier's issue_pattern {settings.issue_pattern!r}"
+        return (f"{issue!r} does not match towncrier's issue_pattern "
+                f"{settings.issue_pattern!r}", "error")
+    if not issue[:1].isalnum():
+        return (f"{issue!r} is not an MR number, and a name that starts with "
+                f"{issue[:1] or '.'!r} reads as an option or a hidden file; use the MR number, "
+                f"'{settings.orphan_prefix}' for an entry without MR, or "
+                f"'{PLACEHOLDER}' for CI to fill in", "error")
+    if not issue.isdigit():
+        return (f"{issue!r} is not an MR number; towncrier shows it as it is; use the MR "
+                f"number, '{settings.orphan_prefix}' for an entry without MR, or "
+                f"'{PLACEHOLDER}' for CI to fill in", "warning")
+    return "", ""
+
+
+# Directives that read files, fetch URLs, run programs or pass raw output through
+# (docutils "Directives" reference; Sphinx; sphinxcontrib-programoutput). A
+# fragment comes from a merge request: it must not pull the build machine's files
+# or raw HTML into the changelog that Sphinx renders.
+_UNSAFE_DIRECTIVES = frozenset({
+    "include", "literalinclude", "raw", "program-output", "command-output", "exec",
+    "runblock", "jinja", "ipython", "kroki", "uml", "plantuml", "mermaid", "graphviz",
+    "bibliography", "automodule", "autoclass", "autofunction",
+})
+_DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+(?:\|[^|\n]+\|[ \t]+)?([\w:.+-]+?)::(.*)$",
+                        re.MULTILINE)
+_FILE_OPTION = re.compile(r"^[ \t]+:(file|url|source):", re.MULTILINE | re.IGNORECASE)
+
+
+def unsafe_directive(text: str) -> str | None:
+    """Why ``text`` may not be released as it is, if it uses a directive that reads files."""
+    for match in _DIRECTIVE.finditer(text):
+        name = match[1].lower()
+        if name in _UNSAFE_DIRECTIVES:
+            return (f"the reStructuredText directive '.. {name}::' reads files, runs programs "
+                    "or passes raw markup; fragments may not use it")
+        if name == "role" and re.search(r"\(\s*raw\s*\)", match[2]):
+            return ("a '.. role::' based on 'raw' passes raw markup; fragments may not "
+                    "define one")
+        block = text[match.end():]
+        end = re.search(r"^\S", block, re.MULTILINE)
+        option = _FILE_OPTION.search(block[: end.start() if end else len(block)])
+        if option:
+            return (f"the directive '.. {name}::' reads a file or URL through its "
+                    f"':{option[1].lower()}:' option; fragments may not do that")
     return None
 
 
