@@ -98,6 +98,10 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
     Option("create_release_branch", "bool", "On the first release of a new minor "
            "version, create the release branch (`release_branch_format`) at the release "
            "commit and push it with the tag.", default=False),
+    Option("towncrier_dir", "str", "The directory towncrier runs in (towncrier's `--dir`), "
+           "which its `directory` and `template` are relative to. Default: the directory of "
+           "`towncrier_config`; Tarook's `ci/res/towncrier.toml` names paths from the "
+           "repository root, so its preset sets `\".\"`."),
 )
 
 
@@ -120,6 +124,7 @@ class Component:
     max_fragment_bytes: int
     notes_supported_versions: bool
     create_release_branch: bool
+    towncrier_dir: Path | None = None
 
     def tag(self, version: str) -> str:
         """The git tag of ``version``."""
@@ -262,6 +267,11 @@ def _parse_component(
     hotfix = values["hotfix_directory"]
     if hotfix is not None:
         values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err)
+    if values["towncrier_dir"] is not None:
+        base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err)
+        if not base.is_dir():
+            raise err(f"{label}: towncrier_dir {values['towncrier_dir']!r} is not a directory.")
+        values["towncrier_dir"] = base
     values["policies"] = tuple(values["policies"])
     values["probes"] = tuple(values["probes"])
     values["bump"] = dict(values["bump"])

@@ -314,6 +314,13 @@ def _scan_entries(
         if directive:
             findings.append(Finding(relpath, "rst-directive", directive))
             continue
+        if "\r" in text:
+            # towncrier reads fragments with universal newlines: \r\n and \r become \n.
+            if "\r\n" in text:
+                findings.append(Finding(relpath, "crlf", "the file has Windows (CRLF) line "
+                                        "endings; relbot and towncrier release it with LF",
+                                        severity="warning"))
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         issue, counter = parsed.issue, parsed.counter
         if issue.startswith(settings.orphan_prefix):
             issue = ""

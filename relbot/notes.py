@@ -114,13 +114,13 @@ def _render_one(
             config.types,
             config.underlines[1:],
             config.wrap,
-            {"name": config.name or "", "version": version, "date": date},
+            {"name": settings.project_name, "version": version, "date": date},
             top_underline=config.underlines[0],
             all_bullets=config.all_bullets,
             render_title=render_title and title,
             md_header_level=header_level,
         )
-    top_line = title_format.format(name=config.name or "", version=version,
+    top_line = title_format.format(name=settings.project_name, version=version,
                                    project_date=date) if title_format else ""
     if not title or not top_line:
         return Notes(top_line, rendered, fmt)
@@ -174,17 +174,11 @@ def write_changelog(
 
 
 def _towncrier_config(component: Component, settings: TowncrierSettings) -> Any:
-    from click import ClickException
-    from towncrier._settings.load import load_config_from_file
+    from relbot.config import read_toml
+    from relbot.towncrier_settings import towncrier_config
 
-    try:
-        return load_config_from_file(str(settings.base_directory),
-                                     str(component.towncrier_config))
-    except ClickException as exc:
-        raise ConfigError(f"{settings.config_file.name}: {exc.format_message()}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{settings.config_file.name}: towncrier cannot read it "
-                          f"({exc}).") from None
+    return towncrier_config(read_toml(settings.config_file), settings.base_directory,
+                            settings.config_file.name)
 
 
 def _template(config: Any, fmt: str, converting: bool) -> tuple[str, bool]:
