@@ -117,7 +117,7 @@ def fragment() -> None:
 def fragment_new(root: Path, component_name: str | None, type_name: str, text: str | None,
                  mr: int | None, hotfix: bool) -> None:
     """Write a fragment of TYPE; without TEXT, $EDITOR opens."""
-    from relbot.fragments import new_fragment
+    from relbot.fragments import copy_of, new_fragment, stage
     from relbot.project import Project
 
     project = Project(root, component_name)
@@ -126,8 +126,13 @@ def fragment_new(root: Path, component_name: str | None, type_name: str, text: s
                           f"{project.component.name} ({type_name}).\n"
                           "# Lines starting with # are dropped.\n", extension=".txt") or ""
         text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    copy = copy_of(project.fragments(hotfix=hotfix), text)
+    if copy:
+        click.echo(f"warning: {copy} already has this text; the notes would say it twice.",
+                   err=True)
     path = new_fragment(project.settings, project.root, type_name, text, mr=mr,
                         directory=project.fragment_directory(hotfix))
+    stage(project.root, path)
     click.echo(path.relative_to(project.root))
 
 
@@ -137,11 +142,14 @@ def fragment_new(root: Path, component_name: str | None, type_name: str, text: s
 def fragment_lint(root: Path, component_name: str | None, hotfix: bool) -> None:
     """Check every pending fragment; exit 1 on errors."""
     from relbot.errors import CheckFailed
+    from relbot.fragments import placeholder_warnings
     from relbot.project import Project
 
     project = Project(root, component_name)
     found = project.fragments(hotfix=hotfix)
-    for finding in found.findings:
+    extra = placeholder_warnings(found, project.root, project.component.release_branch_format,
+                                 project.config.default_branch)
+    for finding in [*found.findings, *extra]:
         click.echo(str(finding))
     if found.problems:
         raise CheckFailed(f"{len(found.problems)} fragment problem(s) in "

@@ -183,17 +183,23 @@ def scan(
     directory: Path | None = None,
     *,
     tree: tuple[GitRepo, str] | None = None,
+    track: bool = True,
 ) -> FragmentSet:
     """Read every pending fragment of ``directory`` (default: towncrier's directory).
 
     With ``tree=(git, rev)`` the fragments are read from that commit instead of
     the work tree: a resumed release renders the notes of the fragments its
-    release commit removed.
+    release commit removed. In a git work tree only tracked files are pending
+    (``track``): a git-ignored or new file is a finding, never released.
     """
     top = settings.directory if directory is None else directory
     fragments: list[Fragment] = []
     findings: list[Finding] = []
-    for section, section_dir in settings.section_directories(top):
+    sections = settings.section_directories(top)
+    tracked = None
+    if tree is None and track:
+        tracked = tracked_paths(root, [rel(d, root) for _, d in sections])
+    for section, section_dir in sections:
         if tree is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
                 findings.append(Finding(rel(section_dir, root), "outside-repository",
@@ -204,8 +210,29 @@ def scan(
         else:
             entries = _tree_entries(tree[0], tree[1], rel(section_dir, root))
         _scan_entries(settings, component, root, section, section_dir, entries, fragments,
-                      findings)
+                      findings, tracked)
+    findings += _same_text(fragments)
     return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
+
+
+def tracked_paths(root: Path, directories: list[str]) -> frozenset[str] | None:
+    """The files git tracks below ``directories`` (paths from ``root``); ``None``: no git.
+
+    One ``git ls-files -z`` whatever the number of fragments; ``-z`` because
+    git quotes unusual names (``café``) otherwise.
+    """
+    import subprocess
+
+    if not (root / ".git").exists():
+        return None
+    try:
+        proc = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--",
+                               *directories], cwd=root, capture_output=True, check=False)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    return frozenset(os.fsdecode(p) for p in proc.stdout.split(b"\0") if p)
 
 
 def _order(fragment: Fragment) -> tuple[str, str, int, str]:
@@ -272,6 +299,7 @@ def _scan_entries(
     entries: list[_Entry],
     fragments: list[Fragment],
     findings: list[Finding],
+    tracked: frozenset[str] | None = None,
 ) -> None:
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
@@ -285,42 +313,22 @@ def _scan_entries(
         relpath = name if prefix == "." else f"{prefix}/{name}"
         if ignored(name.lower()) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
-        if _CONTROL.search(name):
-            findings.append(Finding(repr(relpath)[1:-1], "bad-name",
-                                    "the file name holds control characters"))
-            continue
-        parsed = _read_name(name, types)
+        parsed = _checked_name(relpath, name, settings, types, findings)
         if parsed is None:
-            findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
-        problem, severity = _number_problem(parsed, settings)
-        if problem:
-            findings.append(Finding(relpath, "bad-number", problem, severity=severity))
-            if severity == "error":
-                continue
-        if parsed.other_types:
-            findings.append(Finding(
-                relpath, "two-types",
-                f"the name carries two types ({', '.join(parsed.other_types)} and "
-                f"{parsed.type}); towncrier files it under {parsed.type}, as MR "
-                f"{parsed.issue}; rename it to {parsed.issue}.{parsed.type}."
-                f"{name.split('.')[-1]} to say so", severity="warning"))
+        if tracked is not None and relpath not in tracked:
+            findings.append(Finding(relpath, "untracked", "the file is not tracked by git "
+                                    "(new or git-ignored), so it is not released: `git add` "
+                                    "it, or remove it"))
+            continue
         try:
             text = entry.load(limit)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
             continue
-        directive = unsafe_directive(text)
-        if directive:
-            findings.append(Finding(relpath, "rst-directive", directive))
+        checked = _checked_text(relpath, text, settings, parsed.type, findings)
+        if checked is None:
             continue
-        if "\r" in text:
-            # towncrier reads fragments with universal newlines: \r\n and \r become \n.
-            if "\r\n" in text:
-                findings.append(Finding(relpath, "crlf", "the file has Windows (CRLF) line "
-                                        "endings; relbot and towncrier release it with LF",
-                                        severity="warning"))
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
         issue, counter = parsed.issue, parsed.counter
         if issue.startswith(settings.orphan_prefix):
             issue = ""
@@ -334,14 +342,79 @@ def _scan_entries(
                                     f"({issue}.{parsed.type}.N)"))
             continue
         seen[key] = relpath
-        if settings.start_string and settings.start_string.strip() in text:
-            findings.append(Finding(relpath, "start-marker",
-                                    "the fragment holds the changelog's start marker "
-                                    f"{settings.start_string.strip()!r}, which would move "
-                                    "where towncrier inserts the next releases"))
-            continue
         fragments.append(Fragment(directory / name, relpath, section, issue, parsed.type,
-                                  counter, text))
+                                  counter, checked))
+
+
+def _checked_name(relpath: str, name: str, settings: TowncrierSettings,
+                  types: Container[str], findings: list[Finding]) -> FragmentName | None:
+    """The name as relbot releases it, or ``None`` (and the reason in ``findings``)."""
+    if _CONTROL.search(name):
+        findings.append(Finding(repr(relpath)[1:-1], "bad-name",
+                                "the file name holds control characters"))
+        return None
+    parsed = _read_name(name, types)
+    if parsed is None:
+        findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
+        return None
+    problem, severity = _number_problem(parsed, settings)
+    if problem:
+        findings.append(Finding(relpath, "bad-number", problem, severity=severity))
+        if severity == "error":
+            return None
+    if parsed.other_types:
+        findings.append(Finding(
+            relpath, "two-types",
+            f"the name carries two types ({', '.join(parsed.other_types)} and "
+            f"{parsed.type}); towncrier files it under {parsed.type}, as MR "
+            f"{parsed.issue}; rename it to {parsed.issue}.{parsed.type}."
+            f"{name.rsplit('.' + parsed.type, 1)[1][1:]} to say so", severity="warning"))
+    return parsed
+
+
+def _checked_text(relpath: str, text: str, settings: TowncrierSettings, type_name: str,
+                  findings: list[Finding]) -> str | None:
+    """The text as towncrier reads it (LF line ends), or ``None`` where it is refused."""
+    directive = unsafe_directive(text)
+    if directive:
+        findings.append(Finding(relpath, "rst-directive", directive))
+        return None
+    if "\r" in text:
+        # towncrier reads fragments with universal newlines: \r\n and \r become \n.
+        if "\r\n" in text:
+            findings.append(Finding(relpath, "crlf", "the file has Windows (CRLF) line "
+                                    "endings; relbot and towncrier release it with LF",
+                                    severity="warning"))
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if settings.start_string and settings.start_string.strip() in text:
+        findings.append(Finding(relpath, "start-marker",
+                                "the fragment holds the changelog's start marker "
+                                f"{settings.start_string.strip()!r}, which would move "
+                                "where towncrier inserts the next releases"))
+        return None
+    fragment_type = settings.types.get(type_name)
+    if not text.strip() and fragment_type is not None and fragment_type.showcontent:
+        findings.append(Finding(relpath, "empty", f"the fragment is empty, but "
+                                f"{fragment_type.name!r} shows each entry's text: the notes "
+                                "get an entry without text", severity="warning"))
+    return text
+
+
+def _same_text(fragments: Iterable[Fragment]) -> list[Finding]:
+    """Warnings for fragments whose text is exactly another's (a copy, or a double MR)."""
+    first: dict[str, str] = {}
+    found = []
+    for fragment in sorted(fragments, key=lambda f: f.relpath):
+        text = fragment.text.strip()
+        if not text:
+            continue
+        if text in first:
+            found.append(Finding(fragment.relpath, "same-text",
+                                 f"the text is exactly that of {first[text]}; the notes "
+                                 "would say it twice", severity="warning"))
+        else:
+            first[text] = fragment.relpath
+    return found
 
 
 def _unknown_type(name: str, settings: TowncrierSettings) -> str:
@@ -519,8 +592,64 @@ def taken_counters(directory: Path, settings: TowncrierSettings, issue: str,
     return taken
 
 
+def copy_of(found: FragmentSet, text: str) -> str | None:
+    """The pending fragment that already has exactly ``text``, if one does."""
+    wanted = text.strip()
+    return next((f.relpath for f in found.fragments if wanted and f.text.strip() == wanted),
+                None)
+
+
+def stage(root: Path, path: Path) -> bool:
+    """``git add`` a new fragment: only tracked fragments are pending. False: no git here."""
+    import subprocess
+
+    if not (root / ".git").exists():
+        return False
+    proc = subprocess.run(["git", "add", "--", str(path.relative_to(root))], cwd=root,
+                          capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def placeholder_warnings(found: FragmentSet, root: Path, release_branch_format: str,
+                         default_branch: str | None) -> list[Finding]:
+    """``x`` fragments on a branch releases are cut from: `cut` will refuse them there.
+
+    Looks at the branch only when there is a placeholder, so a clean lint stays
+    at one git process.
+    """
+    placeholders = [f for f in found.fragments if f.is_placeholder]
+    if not placeholders:
+        return []
+    branch = _git_line(root, "symbolic-ref", "-q", "--short", "HEAD")
+    if not branch:
+        return []
+    default = default_branch or _git_line(root, "symbolic-ref", "-q", "--short",
+                                          "refs/remotes/origin/HEAD").removeprefix("origin/")
+    release = re.fullmatch(
+        re.escape(release_branch_format).replace(r"\{major\}", "[0-9]+")
+        .replace(r"\{minor\}", "[0-9]+"), branch)
+    if branch != default and release is None:
+        return []
+    return [Finding(f.relpath, "placeholder-number",
+                    f"the placeholder number 'x' is still there on {branch}, where releases "
+                    "are cut: `relbot cut` refuses it; give it its MR number",
+                    severity="warning") for f in placeholders]
+
+
+def _git_line(root: Path, *args: str) -> str:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False)
+    except OSError:
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
 def _slug(text: str) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    """Words of ``text``, lower case, letters of any script kept (``über-größe``)."""
+    words = re.findall(r"[^\W_]+", text.lower())
     slug = "-".join(words)[:40].strip("-")
     if not slug or slug.isdigit():
         return f"entry-{slug}".strip("-")  # a bare number would read as a counter

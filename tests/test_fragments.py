@@ -89,7 +89,7 @@ def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:
     put(project, ".gitignore", "!.gitignore\n")
     put(project, "README.md", "What goes here.\n")
     put(project, "1.feature", "A feature.\n")
-    put(project, "+.chore.cleanup", "")
+    put(project, "+.chore.cleanup", "Cleanup.\n")
     (project.root / "notes" / "hotfix" / "2.fix").write_text("A hotfix.\n")
     found = project.fragments()
     assert found.ok and not found.findings

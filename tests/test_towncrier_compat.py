@@ -54,7 +54,7 @@ def test_config_without_directory_uses_towncrier_default(tmp_path: Path) -> None
 
 
 def test_package_gives_towncrier_heading(tmp_path: Path) -> None:
-    """`package = "myproj"`: towncrier's heading `Myproj 1.3.0 (2024-05-01)`, fragments beside it."""
+    """`package = "myproj"`: towncrier's heading `Myproj 1.3.0 (2024-05-01)`."""
     root = project(tmp_path / "p", '[tool.towncrier]\npackage = "myproj"\n',
                    "myproj/newsfragments")
     (root / "myproj" / "__init__.py").write_text("")
