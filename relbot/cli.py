@@ -200,10 +200,13 @@ def init(root: Path, preset: str, force: bool) -> None:
     """Write a configuration for a kind of project."""
     from relbot.presets import apply_preset, get_preset
 
-    written = apply_preset(root.resolve(), preset, force=force)
-    for name in written:
+    result = apply_preset(root.resolve(), preset, force=force)
+    for name in result.written:
         click.echo(f"wrote {name}")
-    click.echo(f"preset {preset}: {get_preset(preset).summary}", err=True)
+    for fact in result.found:
+        click.echo(fact, err=True)
+    summary = get_preset(preset).summary if not result.found else "adopted what was found"
+    click.echo(f"preset {preset}: {summary}", err=True)
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from relbot.errors import GitError, ReleaseRefused, UsageError
 from relbot.findings import Finding, errors
 from relbot.fragments import Fragment, FragmentSet, scan
 from relbot.notes import Notes
+from relbot.version_file import current_bytes, render_version_file
 from relbot.versions import (
     Version,
     parse_version,
@@ -575,7 +576,8 @@ def _make_commit(plan: ReleasePlan, project: Project, git: GitRepo) -> str:
         new_changelog = scratch.read_bytes()
     writes = {rel(changelog, project.root): new_changelog}
     if component.version_file is not None:
-        writes[rel(component.version_file, project.root)] = f"{plan.version}\n".encode()
+        writes[rel(component.version_file, project.root)] = render_version_file(
+            component.version_file, current_bytes(component.version_file), str(plan.version))
     message = (component.commit_message.format(version=plan.version, tag=plan.tag,
                                                component=component.name)
                + f"\n\n{TRAILER_COMPONENT}: {component.name}\n{TRAILER_VERSION}: "

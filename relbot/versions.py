@@ -44,13 +44,9 @@ def read_version_file(component: Component, root: Path) -> Version:
         raw = component.version_file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"version file {where} cannot be read: {exc.strerror}.") from None
-    if len(raw) > 1024:
-        raise VersionError(f"version file {where} should hold only a version, but it is "
-                           f"{len(raw)} bytes long.")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise VersionError(f"version file {where} is not UTF-8 text.") from None
+    from relbot.version_file import version_text
+
+    text = version_text(component.version_file, raw, where)
     return parse_version(text, f"version file {where} holds")
 
 
