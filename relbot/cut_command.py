@@ -74,7 +74,7 @@ def run_cut(
     result = execute(plan, project, forge, lambda step: say(_done(step)))
     say(f"released {plan.tag} ({result.commit[:12]})"
         + (f": {result.release_url}" if result.release_url else ""))
-    if not push:
+    if not push and project.git is not None and project.git.has_remote():
         say("not pushed (--no-push): `relbot cut` again pushes it.")
     return result.as_dict()
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from relbot.config import BUMPS, Component, rel
-from relbot.errors import ConfigError, UsageError, VersionError
+from relbot.errors import ConfigError, NothingPending, UsageError, VersionError
 from relbot.fragments import Fragment
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def next_version(
         return bumped(current, "patch")
     bump = bump_of(component, fragments)
     if bump is None:
-        raise UsageError("there are no pending fragments, so there is no next version; "
+        raise NothingPending("there are no pending fragments, so there is no next version; "
                          "add one with `relbot fragment new` or give --version.")
     return bumped(current, bump)
 

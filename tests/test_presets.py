@@ -138,3 +138,24 @@ def test_cut_keeps_pyproject_version_in_step(tmp_path: Path) -> None:
     assert (repo.path / "pyproject.toml").read_text() == pyproject.replace('"3.4.5"', '"3.4.6"')
     assert repo.git("tag", "--list", "v3.4.6") == "v3.4.6"  # no tags yet: the preset's style
     assert run(["next-version"], repo.path).code != 0  # nothing pending any more
+
+
+def test_migration_guide_shows_what_init_writes(tmp_path: Path) -> None:
+    """docs/migration.md's relbot.toml agrees with what init writes for the Tarook tree."""
+    from tests.conftest import PROJECT
+
+    guide = (PROJECT / "docs" / "migration.md").read_text(encoding="utf-8")
+    block = guide.split("```toml\n", 1)[1].split("```", 1)[0]
+    documented = tomllib.loads(block)["component"][0]
+    repo = tarook_tree(tmp_path)
+    assert run(["init", "--preset", "yaook-k8s"], repo.path).code == 0
+    written = tomllib.loads((repo.path / "relbot.toml").read_text())["component"][0]
+    for key, value in written.items():
+        if key != "probes":  # the probes are the policy's business (docs/policies.md)
+            assert documented[key] == value, key
+    assert (documented["release_flow"], documented["hotfix_mode"]) == ("prepare", "pre-merge")
+    for name in ("yaook/rdm", "ci/release.yaml", "ci/hotfix-prepare.yaml",
+                 "check-releasenote-file.py", "relbot cut --prepare", "relbot cut --finish",
+                 "flow: prepare", "soak: 1 week", "relbot mr check --fix", "RELBOT_MR_TOKEN",
+                 "RELBOT_RELEASE_TOKEN"):
+        assert name in guide, name
