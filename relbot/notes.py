@@ -84,7 +84,7 @@ def _render_one(
     bodies: dict[tuple[str, bool], str],
 ) -> Notes:
     """One variant; ``bodies`` holds towncrier's renderings by (format, title shown)."""
-    from towncrier._builder import render_fragments, split_fragments
+    from towncrier._builder import split_fragments
 
     converting = fmt != project_format(settings)
     template, markdown = _template(config, fmt, converting)
@@ -107,7 +107,8 @@ def _render_one(
     if rendered is None:
         split = split_fragments(_contents(settings, fragments, fmt, converting), config.types,
                                 all_bullets=config.all_bullets)
-        rendered = bodies[key] = render_fragments(
+        rendered = bodies[key] = _rendered(
+            config,
             template,
             issue_format,
             split,
@@ -126,6 +127,21 @@ def _render_one(
         return Notes(top_line, rendered, fmt)
     parts = [top_line] if markdown else [top_line, config.underlines[0] * len(top_line)]
     return Notes(top_line, "\n".join([*parts, rendered]), fmt)
+
+
+def _rendered(config: Any, template: str, *args: Any, **kwargs: Any) -> str:
+    """towncrier's ``render_fragments``; a template that fails is one sentence, exit 2."""
+    from jinja2 import TemplateError
+    from towncrier._builder import render_fragments
+
+    try:
+        return str(render_fragments(template, *args, **kwargs))
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
+            AttributeError) as exc:
+        name = config.template if isinstance(config.template, str) else config.template[1]
+        shown = Path(name).name
+        raise ConfigError(f"the towncrier template {shown} cannot be rendered: "
+                          f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
 def _contents(settings: TowncrierSettings, fragments: Sequence[Fragment], fmt: str,

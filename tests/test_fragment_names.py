@@ -142,3 +142,45 @@ def test_harmless_directives_pass(project: Project) -> None:
         ".. csv-table:: Inline\n   :header: a, b\n\n   1, 2\n")
     found = project.fragments()
     assert not found.findings and len(found.fragments) == 1
+
+
+def bounded_project(base: Path, relbot_extra: str = "", towncrier_extra: str = "") -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "changes"\n'
+                                         + towncrier_extra)
+    (base / "relbot.toml").write_text('forge = "none"\n[[component]]\nversion_file = "V"\n'
+                                      + relbot_extra)
+    (base / "V").write_text("1.0.0\n")
+    (base / "changes").mkdir(exist_ok=True)
+    (base / "changes" / "1.feature").write_text("A feature.\n")
+    return base
+
+
+@pytest.mark.reliability("Hostile configuration and policies")
+@pytest.mark.parametrize("extra", [
+    "max_fragment_bytes = 100000000000000000000000\n",
+    'release_branch_format = "r/{major.real}"\n',
+    'release_branch_format = "r/{minor[0]}"\n',
+    'commit_message = "Release {tag.__class__}"\n',
+])
+def test_absurd_numbers_and_attribute_formats_are_config_errors(tmp_path: Path,
+                                                                extra: str) -> None:
+    """One sentence, exit 2: no OverflowError, no format string that reaches attributes."""
+    root = bounded_project(tmp_path / "p", extra)
+    result = run(["next-version"], root)
+    assert result.code == 2, result.out + result.err
+    assert result.err.startswith("relbot: relbot.toml: component #1: ")
+    assert "internal error" not in result.err
+
+
+@pytest.mark.reliability("Hostile configuration and policies")
+@pytest.mark.parametrize("template", ["{% for x in %}\n", "{{ 1/0 }}\n",
+                                      "{{ versiondata.nothing.deeper }}\n"])
+def test_broken_template_is_one_sentence(tmp_path: Path, template: str) -> None:
+    """A towncrier template that does not parse or fails to render: exit 2, naming it."""
+    root = bounded_project(tmp_path / "p", towncrier_extra='template = "t.rst"\n')
+    (root / "t.rst").write_text(template)
+    result = run(["notes"], root)
+    assert result.code == 2, result.out + result.err
+    assert result.err.startswith("relbot: the towncrier template t.rst cannot be rendered")
+    assert "internal error" not in result.err and result.err.count("\n") == 1
