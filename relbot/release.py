@@ -428,8 +428,7 @@ def _resume_commit(project: Project, git: GitRepo, options: CutOptions, forge: F
     tag = component.tag(str(version))
     _finish_interrupted_checkout(git, commit)
 
-    removed = set(git.run("diff", "--name-only", "--diff-filter=D", f"{commit}^",
-                          commit).splitlines())
+    removed = set(git.deleted_paths(f"{commit}^", commit))
     fragments = _fragments_at(project, git, f"{commit}^", removed)
     hotfix = any(component.hotfix_directory is not None
                  and (project.root / f).parent == component.hotfix_directory
