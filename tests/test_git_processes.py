@@ -110,3 +110,15 @@ def test_next_version_from_tags_without_gitpython(yaook_repo: Repo) -> None:
                           capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "8.1.0", done.stderr
     assert "HEAVY []" in done.stderr, done.stderr
+
+
+def test_next_version_reads_fragment_names_not_contents(yaook_repo: Repo) -> None:
+    """next-version needs only the types: a fragment's bytes are lint's business."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    (yaook_repo.path / FRAGMENTS / "102.fix.latin1").write_bytes(b"Caf\xe9 fix.\n")
+    done = relbot(yaook_repo, "next-version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "8.1.0\n"
+    lint = relbot(yaook_repo, "fragment", "lint")
+    assert lint.returncode == 1
+    assert "not UTF-8" in lint.stdout
