@@ -57,6 +57,30 @@ def test_cut_runs_a_constant_number_of_git_processes(tmp_path: Path, yaook_repo:
 
 
 @pytest.mark.reliability("Faults")
+def test_resumed_cut_runs_a_constant_number_of_git_processes(tmp_path: Path,
+                                                             yaook_repo: Repo) -> None:
+    """A rerun after a crash reads the removed fragments' texts in one batch, not one each."""
+    counts = {}
+    for count in (10, 300):
+        repo = yaook_repo.clone(tmp_path / f"clone-{count}")
+        repo.git("checkout", "-q", "-B", "main", "origin/main")
+        repo.git("remote", "set-head", "origin", "main")
+        add_fragments(repo, {f"{n}.fix": f"Fix number {n}.\n" for n in range(1, count + 1)})
+        hook = kill_relbot_when(repo, "refs/heads/main")
+        killed = relbot(repo, "cut", "--yes", "--no-push", "--date", DATE)
+        assert killed.returncode == -9, killed.stderr
+        hook.unlink()
+        env, log = git_logger(tmp_path / f"log-{count}")
+        done = relbot(repo, "cut", "--yes", "--no-push", "--date", DATE, env=env)
+        assert done.returncode == 0, done.stderr
+        message = repo.git("tag", "--list", "--format=%(contents)", "v8.0.3")
+        assert f"Fix number {count}." in message
+        counts[count] = log.read_text().splitlines()
+    assert len(counts[300]) == len(counts[10]), (counts[10], counts[300])
+    assert counts[10].count("cat-file --batch") == 1
+
+
+@pytest.mark.reliability("Faults")
 def test_cut_after_touching_the_version_file(yaook_repo: Repo) -> None:
     """Stale stat data in the index (an editor save, a cache restore) never breaks a cut."""
     add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
@@ -122,3 +146,23 @@ def test_next_version_reads_fragment_names_not_contents(yaook_repo: Repo) -> Non
     lint = relbot(yaook_repo, "fragment", "lint")
     assert lint.returncode == 1
     assert "not UTF-8" in lint.stdout
+
+
+def test_policy_check_at_a_base_runs_a_constant_number_of_git_processes(
+        tmp_path: Path) -> None:
+    """policy check --base reads the probed files of the base in one batch, not one each."""
+    from bench.generate import generate_probed
+    from bench.run import supported_kubernetes
+
+    relbot_argv = [sys.executable, "-m", "relbot"]
+    old, new = supported_kubernetes(relbot_argv, dict(os.environ), tmp_path)
+    counts = {}
+    for files in (3, 60):
+        where = generate_probed(tmp_path / f"probed-{files}", files, old, new)
+        env, log = git_logger(tmp_path / f"log-{files}")
+        done = subprocess.run([*relbot_argv, "policy", "check", "--base", "HEAD~1"],
+                              cwd=where, capture_output=True, text=True, check=False,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, done.stderr
+        counts[files] = log.read_text().splitlines()
+    assert len(counts[60]) == len(counts[3]), (counts[3], counts[60])
