@@ -97,6 +97,27 @@ def test_cut_after_touching_the_version_file(yaook_repo: Repo) -> None:
 
 
 @pytest.mark.reliability("Faults")
+def test_rerun_after_a_crash_and_a_touched_file(yaook_repo: Repo) -> None:
+    """Killed after the branch moved, then a file touched: the rerun still finishes it."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    base = yaook_repo.git("rev-parse", "HEAD")
+    hook = kill_relbot_when(yaook_repo, "refs/heads/main")
+    killed = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert killed.returncode == -9, killed.stderr
+    hook.unlink()
+    for name in ("version", "CHANGELOG.rst"):
+        path = yaook_repo.path / name
+        stat = path.stat()
+        os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+    rerun = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert rerun.returncode == 0, rerun.stderr
+    assert yaook_repo.git("rev-parse", "HEAD^") == base
+    assert (yaook_repo.path / "version").read_text() == "8.1.0\n"
+    assert yaook_repo.git("status", "--porcelain") == ""
+    assert yaook_repo.git("tag", "--list") == "v8.1.0"
+
+
+@pytest.mark.reliability("Faults")
 def test_resumed_release_keeps_non_ascii_fragment_names(yaook_repo: Repo) -> None:
     """Killed after the commit, the rerun's tag message holds every entry, café included."""
     add_fragments(yaook_repo, {"2.feature.café": "Café support.\n",
