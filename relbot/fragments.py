@@ -240,6 +240,8 @@ def _scan_entries(
     ignored = _ignore_matcher(settings.ignore)
     types = settings.types
     limit = component.max_fragment_bytes
+    # CPython's join of one listed name, without re-parsing the directory 10k times.
+    child = getattr(directory, "_make_child_relpath", directory.joinpath)
     for entry in entries:
         name = entry.name
         relpath = name if prefix == "." else f"{prefix}/{name}"
@@ -281,7 +283,7 @@ def _scan_entries(
                                     f"{settings.start_string.strip()!r}, which would move "
                                     "where towncrier inserts the next releases"))
             continue
-        fragments.append(Fragment(directory / name, relpath, section, issue, parsed.type,
+        fragments.append(Fragment(child(name), relpath, section, issue, parsed.type,
                                   counter, text))
 
 
