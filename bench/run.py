@@ -614,6 +614,11 @@ def verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
     return out
 
 
+def paired_cpu(a: Measurement, b: Measurement) -> float:
+    """:func:`paired` on CPU time: what the ratio would be on an idle machine."""
+    return statistics.median(x / y for x, y in zip(a.cpu, b.cpu, strict=True))
+
+
 def cpu_beyond(a: Measurement, b: Measurement) -> float:
     """CPU seconds ``a`` spends beyond ``b``: the median of each round's difference."""
     return statistics.median(x - y for x, y in zip(a.cpu, b.cpu, strict=True))
@@ -814,7 +819,9 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
         "",
         "Each ratio is the median, over the timed rounds, of the two commands' wall-time "
         "ratio in that round: they run seconds apart, so a slow moment of the machine slows "
-        "both and cancels out. It can differ a little from the ratio of the medians above.",
+        "both and cancels out. It can differ a little from the ratio of the medians above. "
+        "In brackets: the same ratio of CPU times, which other work on the machine "
+        "disturbs less (the targets are judged on wall time).",
         "",
         _row(["repository", "notes / towncrier", "cut --dry-run / towncrier",
               "cut --yes --no-push / towncrier build --yes",
@@ -826,7 +833,7 @@ def report(results: Results, sizes: Sequence[Size], equal: dict[Size, str],
     for size in sizes:
         def over(a: str, b: str, size: Size = size) -> str:
             x, y = _ok(results, size, a), _ok(results, size, b)
-            return f"{paired(x, y):.2f}x" if x and y else "-"
+            return f"{paired(x, y):.2f}x ({paired_cpu(x, y):.2f}x)" if x and y else "-"
 
         def beyond(size: Size = size) -> str:
             x, y = _ok(results, size, CUT_REAL), _ok(results, size, TOWNCRIER)
