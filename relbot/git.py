@@ -101,6 +101,8 @@ class GitRepo:
                                   env={**os.environ, **_LOCALE, **(env or {})}, check=False,
                                   stdin=subprocess.DEVNULL if stdin is None else None)
         except FileNotFoundError:
+            if not self.root.is_dir():
+                raise GitError(f"{self.root} does not exist (any more).") from None
             raise GitError("git is not installed (no `git` on PATH).") from None
         if proc.returncode != 0:
             stderr = proc.stderr.decode("utf-8", errors="replace")
