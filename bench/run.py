@@ -895,6 +895,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--probed-files", type=int, default=None, metavar="N",
                         help="probed files of the `policy check` repository (default: 2000; "
                              "20 with --sizes smoke; 0 skips it)")
+    parser.add_argument("--note", action="append", default=[], metavar="TEXT",
+                        help="a line for the report, such as why a run was cut short")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a target fails")
     args = parser.parse_args(argv)
@@ -913,6 +915,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed, reno_max_fragments=args.reno_max_fragments,
         reno_max_commits=args.reno_max_commits, use_reno=not args.no_reno,
         probed_files=probed_files, log=log)
+    for number, note in enumerate(args.note, 1):
+        facts[f"note {number}"] = note
     shown = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     text = report(results, sizes, equal, facts, repeat=args.repeat, warmup=args.warmup,
                   command_line=shown)
