@@ -37,7 +37,8 @@ class Project:
     @cached_property
     def settings(self) -> TowncrierSettings:
         """The component's towncrier settings (discovery part); ``bump`` must name its types."""
-        settings = load_towncrier_settings(self.component.towncrier_config, self.root)
+        settings = load_towncrier_settings(self.component.towncrier_config, self.root,
+                                           self.component.towncrier_dir)
         check_type_names(settings, list(self.component.bump),
                          f"{self.config.source_name}: component {self.component.name!r}: bump")
         return settings

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from relbot.config import BUMPS, Component, rel
-from relbot.errors import ConfigError, UsageError, VersionError
+from relbot.errors import ConfigError, NothingPending, UsageError, VersionError
 from relbot.fragments import Fragment
 
 if TYPE_CHECKING:
@@ -45,13 +45,9 @@ def read_version_file(component: Component, root: Path) -> Version:
         raw = component.version_file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"version file {where} cannot be read: {exc.strerror}.") from None
-    if len(raw) > 1024:
-        raise VersionError(f"version file {where} should hold only a version, but it is "
-                           f"{len(raw)} bytes long.")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise VersionError(f"version file {where} is not UTF-8 text.") from None
+    from relbot.version_file import version_text
+
+    text = version_text(component.version_file, raw, where)
     return parse_version(text, f"version file {where} holds")
 
 
@@ -173,7 +169,7 @@ def next_version(
         return bumped(current, "patch")
     bump = bump_of(component, fragments)
     if bump is None:
-        raise UsageError("there are no pending fragments, so there is no next version; "
+        raise NothingPending("there are no pending fragments, so there is no next version; "
                          "add one with `relbot fragment new` or give --version.")
     return bumped(current, bump)
 

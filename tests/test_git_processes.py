@@ -149,8 +149,8 @@ def test_next_version_from_tags_without_gitpython(yaook_repo: Repo) -> None:
     yaook_repo.git("tag", "-a", "-m", "Release v9.0.0-rc.1", "v9.0.0-rc.1")
     code = ("import sys\nfrom relbot.cli import main\nsys.argv=['relbot', 'next-version']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('HEAVY', [m for m in ('git', 'towncrier', 'gitlab') if m in sys.modules],"
-            " file=sys.stderr)\n")
+            "print('HEAVY', [m for m in ('git', 'towncrier._builder', 'jinja2', 'gitlab')"
+            " if m in sys.modules], file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=yaook_repo.path,
                           capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "8.1.0", done.stderr
@@ -159,8 +159,8 @@ def test_next_version_from_tags_without_gitpython(yaook_repo: Repo) -> None:
 
 def test_next_version_reads_fragment_names_not_contents(yaook_repo: Repo) -> None:
     """next-version needs only the types: a fragment's bytes are lint's business."""
-    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
     (yaook_repo.path / FRAGMENTS / "102.fix.latin1").write_bytes(b"Caf\xe9 fix.\n")
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
     done = relbot(yaook_repo, "next-version")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "8.1.0\n"
