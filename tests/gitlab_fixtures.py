@@ -42,7 +42,7 @@ def gitlab_client(gitlab_standin: GitLabStandIn) -> gitlab.Gitlab:
 
 
 FRAGMENTS = "docs/_releasenotes"
-TIMEOUT = 1  # gitlab_timeout in the test repositories, in seconds
+TIMEOUT = 2  # gitlab_timeout in the test repositories, in seconds (a Retry-After: 1 fits)
 DATE = "2024-10-01"
 
 

@@ -155,7 +155,7 @@ def test_a_hang_past_the_timeout_keeps_the_verdict(mr: MrRepo, with_fragment: bo
     assert result.code == code, result.out + result.err
     assert elapsed < 5
     lines = [line for line in result.err.splitlines() if line.startswith("comment:")]
-    assert lines == ["comment: not updated: GitLab did not answer within 1 s while searching "
+    assert lines == ["comment: not updated: GitLab did not answer within 2 s while searching "
                      "the notes of !1."]
     assert "Traceback" not in result.err
     assert mr.standin.requests.count("GET", "/discussions$") == 1  # not retried
@@ -174,7 +174,7 @@ def test_job_token_only_skips_the_comment(tmp_path: Path, gitlab_standin: GitLab
     result = job.check()
     assert result.code == code, result.out + result.err
     assert "verdict:" in result.out and "fragment lint" in result.out
-    assert "comment: skipped: no access token in RELBOT_GITLAB_TOKEN" in result.err
+    assert "comment: skipped: no access token in RELBOT_MR_TOKEN or RELBOT_GITLAB_TOKEN" in result.err
     assert [r for r in gitlab_standin.requests.all() if r.method != "GET"] == []
     assert job.discussions() == []
 
@@ -310,7 +310,7 @@ def test_a_rerun_after_a_failed_publish_finishes(release_repo: CutRepo, failure:
     assert elapsed < 5
     expected = ("relbot: GitLab answered 500 while creating release v8.1.0: 500 Internal "
                 "Server Error." if failure == "500" else
-                "relbot: GitLab did not answer within 1 s while creating release v8.1.0.")
+                "relbot: GitLab did not answer within 2 s while creating release v8.1.0.")
     assert failed.err.strip().splitlines()[-1] == expected
     assert release_repo.releases() == []
     calls = [(r.method, r.status) for r in release_repo.standin.requests.matching(
