@@ -376,7 +376,7 @@ def test_mr_check_never_shows_the_token(tmp_path: Path, gitlab_standin: GitLabSt
     scenario = cast(gitlab_standin)
     checked = mr_repo(tmp_path, gitlab_standin, monkeypatch)
     if failure == "wrong-token":
-        monkeypatch.setenv("RELBOT_GITLAB_TOKEN", WRONG_TOKEN)
+        monkeypatch.setenv("RELBOT_MR_TOKEN", WRONG_TOKEN)
     INJECTIONS[failure](gitlab_standin)
     checked.commit(fragment())
     result = checked.check("--debug", "--junit", str(tmp_path / "junit.xml"))
@@ -400,16 +400,16 @@ def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     scenario = cast(release_repo.standin)
     if failure == "wrong-token":
-        monkeypatch.setenv("RELBOT_GITLAB_TOKEN", WRONG_TOKEN)
+        monkeypatch.setenv("RELBOT_RELEASE_TOKEN", WRONG_TOKEN)
     INJECTIONS[failure](release_repo.standin)
     failed = release_repo.cut("--debug", "--json")
-    secrets = [scenario.bot_token, WRONG_TOKEN]
+    secrets = [scenario.bot_token, scenario.release_token, WRONG_TOKEN]
     _assert_no_secret(secrets, failed.out, failed.err, caplog.text)
     assert f"127.0.0.1:{release_repo.standin.port}" in caplog.text  # HTTP client's log
     if failure != "502-after-commit":
         assert failed.code == 1, failed.out + failed.err
         assert "Traceback" in failed.err  # --debug shows it, masked
-    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", scenario.bot_token)
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", scenario.release_token)
     release_repo.standin.faults.clear()
     rerun = release_repo.cut("--debug", "--json")
     assert rerun.code == 0, rerun.out + rerun.err

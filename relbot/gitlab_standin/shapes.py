@@ -298,16 +298,21 @@ def tag(state: State, proj: Project, t: Tag) -> dict[str, Any]:
         "commit": commit(state.commit(proj, t.commit_id)),
         "release": ({"tag_name": release.tag_name, "description": release.description}
                     if release else None),
-        "protected": t.protected,
+        "protected": t.protected or proj.tag_is_protected(t.name),
         "created_at": iso(t.created_at),
     }
 
 
-def release(state: State, proj: Project, r: Release) -> dict[str, Any]:
+def release(state: State, proj: Project, r: Release, *, can_update: bool = True,
+            ) -> dict[str, Any]:
     """A release (releases/_index.md, "Get a Release by a tag name").
 
     The stand-in refuses milestones, and GitLab leaves ``milestones`` out of a
     release without any (see the second release of the documented list example).
+    GitLab's release entity (``API::Entities::Release``) exposes ``upcoming_release``
+    (``released_at`` in the future), and leaves out what is empty
+    (``expose_nil: false``): ``commit_path`` and ``tag_path`` without a tag commit,
+    ``_links.edit_url`` for a caller who may not edit releases.
     """
     web = f"{state.base_url}/{proj.path_with_namespace}"
     found = state.find_tag(proj, r.tag_name)
@@ -316,25 +321,31 @@ def release(state: State, proj: Project, r: Release) -> dict[str, Any]:
     sources = [{"format": fmt, "url": f"{web}/-/archive/{r.tag_name}/{archive}.{fmt}"}
                for fmt in ("zip", "tar.gz", "tar.bz2", "tar")]
     query = f"release_tag={r.tag_name}&scope=all&state="
-    return {
+    links: dict[str, str] = {
+        "closed_issues_url": f"{web}/-/issues?{query}closed",
+        "closed_merge_requests_url": f"{web}/-/merge_requests?{query}closed",
+        "edit_url": f"{web}/-/releases/{r.tag_name}/edit",
+        "merged_merge_requests_url": f"{web}/-/merge_requests?{query}merged",
+        "opened_issues_url": f"{web}/-/issues?{query}opened",
+        "opened_merge_requests_url": f"{web}/-/merge_requests?{query}opened",
+        "self": f"{web}/-/releases/{r.tag_name}",
+    }
+    if not can_update:
+        del links["edit_url"]
+    data: dict[str, Any] = {
         "tag_name": r.tag_name,
         "description": r.description,
         "name": r.name,
         "created_at": iso(r.created_at),
         "released_at": iso(r.released_at),
+        "upcoming_release": r.released_at > state.clock(),
         "author": user_basic(state, state.user(r.author_id)),
         "commit": commit(state.commit(proj, sha)) if sha else None,
-        "commit_path": f"/{proj.path_with_namespace}/-/commit/{sha}",
-        "tag_path": f"/{proj.path_with_namespace}/-/tags/{r.tag_name}",
+        "commit_path": f"/{proj.path_with_namespace}/-/commit/{sha}" if sha else None,
+        "tag_path": f"/{proj.path_with_namespace}/-/tags/{r.tag_name}" if sha else None,
         "assets": {"count": len(sources), "sources": sources, "links": []},
         "evidences": [],
-        "_links": {
-            "closed_issues_url": f"{web}/-/issues?{query}closed",
-            "closed_merge_requests_url": f"{web}/-/merge_requests?{query}closed",
-            "edit_url": f"{web}/-/releases/{r.tag_name}/edit",
-            "merged_merge_requests_url": f"{web}/-/merge_requests?{query}merged",
-            "opened_issues_url": f"{web}/-/issues?{query}opened",
-            "opened_merge_requests_url": f"{web}/-/merge_requests?{query}opened",
-            "self": f"{web}/-/releases/{r.tag_name}",
-        },
+        "_links": links,
     }
+    return {key: value for key, value in data.items()
+            if value is not None or key not in ("commit_path", "tag_path")}
