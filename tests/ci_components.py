@@ -106,8 +106,8 @@ def input_values(header: dict[str, Any], given: dict[str, Any]) -> dict[str, Any
     if unknown:
         raise InputError(f"unknown input arguments: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
-    for name, options in spec.items():
-        options = options or {}
+    for name, declared in spec.items():
+        options = declared or {}
         if name in given:
             value = given[name]
         elif "default" in options:

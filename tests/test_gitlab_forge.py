@@ -174,7 +174,8 @@ def test_job_token_only_skips_the_comment(tmp_path: Path, gitlab_standin: GitLab
     result = job.check()
     assert result.code == code, result.out + result.err
     assert "verdict:" in result.out and "fragment lint" in result.out
-    assert "comment: skipped: no access token in RELBOT_MR_TOKEN or RELBOT_GITLAB_TOKEN" in result.err
+    assert ("comment: skipped: no access token in RELBOT_MR_TOKEN or RELBOT_GITLAB_TOKEN"
+            in result.err)
     assert [r for r in gitlab_standin.requests.all() if r.method != "GET"] == []
     assert job.discussions() == []
 

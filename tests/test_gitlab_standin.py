@@ -17,7 +17,6 @@ import requests
 from gitlab.v4.objects import Project as GlProject
 from gitlab.v4.objects import ProjectMergeRequest
 
-from relbot.gitlab_standin.permissions import DEVELOPER, MAINTAINER, REPORTER
 from relbot.gitlab_standin import (
     GitLabStandIn,
     MergeRequest,
@@ -26,6 +25,7 @@ from relbot.gitlab_standin import (
     documented_source,
 )
 from relbot.gitlab_standin.documented import EXAMPLES
+from relbot.gitlab_standin.permissions import DEVELOPER
 from tests.conftest import git, make_repo
 
 PROJECT = Path(__file__).resolve().parent.parent

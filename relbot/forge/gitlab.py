@@ -39,7 +39,7 @@ DEVELOPER = 30  # access level ("Members API": valid access levels)
 
 @dataclass(frozen=True)
 class Connection:
-    """Where GitLab is and how relbot authenticates (``token`` may be given as a string)."""
+    """Where GitLab is and how relbot authenticates."""
 
     url: str
     token: Token | None
@@ -47,9 +47,6 @@ class Connection:
     timeout: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.token, str):
-            object.__setattr__(self, "token", Token(self.token, "RELBOT_MR_TOKEN", "mr")
-                               if self.token else None)
         object.__setattr__(self, "url", self.url.rstrip("/"))
 
     @property
@@ -418,7 +415,7 @@ class GitLabReleases:
         """The project's page, for the link of a shortened description."""
         try:
             data = self.gl.http_get(f"/projects/{_encode(self.project_ref)}")
-        except Exception:  # noqa: BLE001 - only a link is lost
+        except Exception:
             return None
         url = data.get("web_url") if isinstance(data, dict) else None
         return str(url) if url else None
@@ -491,7 +488,9 @@ def is_project_bot(author: Mapping[str, Any], project_id: int | None) -> bool:
     ``project_{project_id}_bot{n}``). A rotated or replaced token is a new user.
     """
     match = _PROJECT_BOT.match(str(author.get("username") or ""))
-    return bool(match) and project_id is not None and int(match.group(1)) == project_id
+    if match is None or project_id is None:
+        return False
+    return int(match.group(1)) == project_id
 
 
 class GitLabMergeRequests:

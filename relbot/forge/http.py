@@ -103,10 +103,11 @@ class GuardedSession(requests.Session):
         """Seconds left before the operation's deadline."""
         return self._deadline - time.monotonic()
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
                 **kwargs: Any) -> requests.Response:
         """Send one request within the guard's rules (see the module docstring)."""
         target = url.decode() if isinstance(url, bytes) else url
+        verb = method.decode() if isinstance(method, bytes) else method
         if origin(target) != self.origin:
             shown = "{}://{}:{}".format(*origin(target))
             raise ForeignHost(f"GitLab's answer pointed to {shown}, another host than "
@@ -123,7 +124,7 @@ class GuardedSession(requests.Session):
             if left <= 0:
                 raise DeadlineExceeded("the deadline passed")
             kwargs["timeout"] = min(left, self.timeout)
-            response = super().request(method, target, *args, **kwargs)
+            response = super().request(verb, target, *args, **kwargs)
             if response.is_redirect or 300 <= response.status_code < 400:
                 location = response.headers.get("Location", "")
                 response.close()
@@ -173,6 +174,6 @@ class GuardedSession(requests.Session):
                 raise DeadlineExceeded("the answer's body came too slowly") from exc
             raise requests.exceptions.ConnectionError(f"reading the answer failed ({name})"
                                                       ) from exc
-        response._content = b"".join(chunks)  # noqa: SLF001 - requests' documented cache
-        response._content_consumed = True  # noqa: SLF001
+        response._content = b"".join(chunks)
+        response._content_consumed = True
         response.close()

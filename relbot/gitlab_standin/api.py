@@ -15,23 +15,21 @@ Authentication, as GitLab does it:
 * A token without the ``api`` scope (for example ``read_api``) may read but not
   write: ``403 {"error":"insufficient_scope", ...}``.
 
-What a CI/CD job token may do (``doc/ci/jobs/ci_job_token.md``, "Job token
-feature access"): of the endpoints modelled here, only the Releases API. The
-stand-in lets a job token **read** everything (as an anonymous or public read
-would) and refuses every **write** outside :data:`JOB_TOKEN_WRITES` with
-``403 {"message":"403 Forbidden"}``:
+Permissions (``permissions.py``, each rule citing GitLab's documentation): a
+private project is 404 to non-members; reads need Reporter there; commenting
+needs Guest (anyone signed in on a public project); resolving a thread needs
+Developer (or being the MR's author); editing a note, being its author; tags
+and releases need Developer, and Maintainer where the tag is protected. The
+role check comes before existence checks (403 before 409), as GitLab
+authorizes first.
 
-* refused: posting, editing and deleting merge request notes; starting,
-  replying to, editing and resolving merge request discussions; creating and
-  deleting tags;
-* allowed by default: creating, updating and deleting releases (the Releases API
-  is on GitLab's list, and ``PUT .../releases/:tag_name`` accepts ``JOB-TOKEN``
-  since GitLab 14.5). Pass ``job_token_writes=frozenset()`` to refuse those too.
-
-Real GitLab does not use a job token at all on endpoints off its list, so it
-answers such a write as it answers an anonymous one (``401``); the stand-in
-answers ``403`` to make the refusal explicit. Callers should treat both as
-"not allowed with this token".
+A CI/CD job token (``doc/ci/jobs/ci_job_token.md``, "Job token feature
+access") acts with the role of the user who started the job, but only on the
+endpoints of its allowlist (:data:`permissions.JOB_TOKEN_ALLOWLIST`: merge
+requests get and list, their notes read, tags read, the Releases API). Every
+other endpoint does not take a job token at all and answers ``401``, as to a
+request without credentials. ``job_token_writes`` narrows the writes further
+(``frozenset()`` refuses the Releases API writes too).
 """
 
 from __future__ import annotations
@@ -370,7 +368,9 @@ def get_user(ctx: Context) -> ApiResponse:
 
 
 def get_project(ctx: Context) -> ApiResponse:
-    return ApiResponse(200, shapes.project(ctx.state, ctx.project()))
+    found = ctx.project()
+    level = ctx.level(found) if ctx.caller.user is not None else None
+    return ApiResponse(200, shapes.project(ctx.state, found, level))
 
 
 def list_merge_requests(ctx: Context) -> ApiResponse:
@@ -567,18 +567,23 @@ def delete_tag(ctx: Context) -> ApiResponse:
     return ApiResponse(204)
 
 
+def _release(ctx: Context, project: Project, release: Any) -> dict[str, Any]:
+    return shapes.release(ctx.state, project, release,
+                          can_update=ctx.can_update_releases(project))
+
+
 def list_releases(ctx: Context) -> ApiResponse:
     project = ctx.project()
     order_by = _choice(ctx.params, "order_by", ("released_at", "created_at"), "released_at")
     sort = _choice(ctx.params, "sort", ("asc", "desc"), "desc")
     releases = ctx.state.list_releases(project, order_by=order_by, sort=sort)
-    return ctx.page([shapes.release(ctx.state, project, r, can_update=ctx.can_update_releases(project)) for r in releases])
+    return ctx.page([_release(ctx, project, r) for r in releases])
 
 
 def get_release(ctx: Context) -> ApiResponse:
     project = ctx.project()
     release = ctx.state.release(project, ctx.args["tag_name"])
-    return ApiResponse(200, shapes.release(ctx.state, project, release, can_update=ctx.can_update_releases(project)))
+    return ApiResponse(200, _release(ctx, project, release))
 
 
 def _refuse_asset_links(params: Mapping[str, Any]) -> None:
@@ -598,7 +603,7 @@ def create_release(ctx: Context) -> ApiResponse:
         ref=ctx.params.get("ref") or None, tag_message=ctx.params.get("tag_message") or None,
         milestones=_list(ctx.params.get("milestones")),
         released_at=_datetime("released_at", ctx.params.get("released_at")))
-    return ApiResponse(201, shapes.release(ctx.state, project, release, can_update=ctx.can_update_releases(project)))
+    return ApiResponse(201, _release(ctx, project, release))
 
 
 def update_release(ctx: Context) -> ApiResponse:
@@ -609,13 +614,13 @@ def update_release(ctx: Context) -> ApiResponse:
         description=None if description is None else str(description),
         milestones=_list(ctx.params.get("milestones")),
         released_at=_datetime("released_at", ctx.params.get("released_at")))
-    return ApiResponse(200, shapes.release(ctx.state, project, release, can_update=ctx.can_update_releases(project)))
+    return ApiResponse(200, _release(ctx, project, release))
 
 
 def delete_release(ctx: Context) -> ApiResponse:
     project = ctx.project()
     release = ctx.state.delete_release(project, ctx.args["tag_name"])
-    return ApiResponse(200, shapes.release(ctx.state, project, release, can_update=ctx.can_update_releases(project)))
+    return ApiResponse(200, _release(ctx, project, release))
 
 
 _P = ("projects", ":id")
@@ -706,8 +711,8 @@ class Api:
         caller = authenticate(self.state, request)
         if caller.is_job and (route.op not in JOB_TOKEN_ALLOWLIST or (
                 route.write is not None and route.write not in self.job_token_writes)):
-            # JOB_TOKEN_DOC: endpoints off the job token's list do not take it at all, so
-            # GitLab answers as to a request without credentials
+            # permissions.JOB_TOKEN_PAGE: endpoints off the job token's list do not take it
+            # at all, so GitLab answers as to a request without credentials
             raise unauthorized()
         if route.write is not None:
             if caller.user is None or caller.token is None:
@@ -716,7 +721,7 @@ class Api:
                 raise insufficient_scope()
         ctx = Context(self.state, request, caller, args, request.params())
         if "id" in args:
-            project = ctx.project()  # 404 where the caller may not see it
+            ctx.project()  # 404 where the caller may not see it
             if route.write not in (None, "discussion.update_note", "discussion.resolve"):
                 ctx.require(route.write)
         return route.handler(ctx)

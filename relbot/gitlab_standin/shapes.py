@@ -87,8 +87,13 @@ def note_author(user: User) -> dict[str, Any]:
     }
 
 
-def project(state: State, proj: Project) -> dict[str, Any]:
-    """``GET /projects/:id``: the fields relbot may read (no documented example is kept)."""
+def project(state: State, proj: Project, access_level: int | None = None) -> dict[str, Any]:
+    """``GET /projects/:id``: the fields relbot may read (no documented example is kept).
+
+    ``permissions`` shows the caller's role, as "Projects API", *Get a single
+    project* documents it for an authenticated request (``access_level`` None:
+    anonymous, no such key).
+    """
     web_url = f"{state.base_url}/{proj.path_with_namespace}"
     data: dict[str, Any] = {
         "id": proj.id,
@@ -109,6 +114,12 @@ def project(state: State, proj: Project) -> dict[str, Any]:
         "namespace": {"name": proj.namespace, "path": proj.namespace.rsplit("/", 1)[-1],
                       "full_path": proj.namespace, "kind": "group"},
     }
+    if access_level is not None:
+        data["permissions"] = {
+            "project_access": ({"access_level": access_level, "notification_level": 3}
+                               if access_level else None),
+            "group_access": None,
+        }
     if proj.forked_from_id is not None:
         parent = state.project(proj.forked_from_id)
         data["forked_from_project"] = {
