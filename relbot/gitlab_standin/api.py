@@ -711,7 +711,7 @@ class Api:
         caller = authenticate(self.state, request)
         if caller.is_job and (route.op not in JOB_TOKEN_ALLOWLIST or (
                 route.write is not None and route.write not in self.job_token_writes)):
-            # permissions.JOB_TOKEN_PAGE: endpoints off the job token's list do not take it
+            # permissions.CI_JOB_AUTH_PAGE: endpoints off the job token's list do not take it
             # at all, so GitLab answers as to a request without credentials
             raise unauthorized()
         if route.write is not None:

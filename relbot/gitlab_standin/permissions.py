@@ -19,7 +19,7 @@ ROLE_NAMES = {NO_ACCESS: "no access", GUEST: "Guest", REPORTER: "Reporter",
               DEVELOPER: "Developer", MAINTAINER: "Maintainer", OWNER: "Owner"}
 
 PERMISSIONS_DOC = "https://docs.gitlab.com/user/permissions/ (Roles and permissions)"
-JOB_TOKEN_PAGE = (
+CI_JOB_AUTH_PAGE = (
                  "Job token feature access")
 RELEASES_DOC = ("https://docs.gitlab.com/user/project/releases/ (Releases), "
                 "Release permissions")
@@ -67,7 +67,7 @@ RULES: dict[str, Rule] = {
     "release.delete": Rule(DEVELOPER, DEVELOPER, f"{RELEASES_DOC}"),
 }
 
-#: Operations a CI/CD job token may make (JOB_TOKEN_PAGE): of relbot's endpoints, reading
+#: Operations a CI/CD job token may make (CI_JOB_AUTH_PAGE): of relbot's endpoints, reading
 #: merge requests (get and list), their notes, and tags, and the whole Releases API.
 #: Any other endpoint does not take a job token at all: GitLab answers 401 there.
 JOB_TOKEN_ALLOWLIST = frozenset({
