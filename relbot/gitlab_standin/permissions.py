@@ -19,8 +19,8 @@ ROLE_NAMES = {NO_ACCESS: "no access", GUEST: "Guest", REPORTER: "Reporter",
               DEVELOPER: "Developer", MAINTAINER: "Maintainer", OWNER: "Owner"}
 
 PERMISSIONS_DOC = "https://docs.gitlab.com/user/permissions/ (Roles and permissions)"
-CI_JOB_AUTH_PAGE = (
-                 "Job token feature access")
+CI_JOB_AUTH_PAGE = ("https://docs.gitlab.com/ci/jobs/ci_job_token/ (GitLab CI/CD job token), "
+                    "Job token feature access")
 RELEASES_DOC = ("https://docs.gitlab.com/user/project/releases/ (Releases), "
                 "Release permissions")
 PROTECTED_TAGS_DOC = "https://docs.gitlab.com/user/project/protected_tags/ (Protected tags)"
