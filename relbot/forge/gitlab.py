@@ -3,11 +3,11 @@
 Reads are retried on transient failures (5xx, resets); creates are never
 retried blindly: after a failure relbot looks the object up first, because
 GitLab may have committed the write before the connection broke (a 502 after
-commit). A request that outlives ``gitlab_timeout`` is not tried again (a
-create is still looked up once): waiting several times as long as configured
-helps nobody, and the run goes on or ends within about that timeout. 429
-responses are waited out as GitLab's ``Retry-After`` says, a bounded number of
-times.
+commit). Every operation has one deadline, ``gitlab_timeout``, for all its
+requests, retries and ``Retry-After`` waits (see :mod:`relbot.forge.http`,
+which also keeps the token on the configured host and off redirects). Tokens
+come from :mod:`relbot.forge.credentials`. A 403 names the role or scope the
+token lacks, after GitLab's "Roles and permissions" page.
 """
 
 from __future__ import annotations
