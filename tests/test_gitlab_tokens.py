@@ -303,3 +303,23 @@ def test_forge_release_false_makes_no_gitlab_release(release_repo: CutRepo) -> N
 def test_relbot_toml_helper_is_gitlab() -> None:
     """(guard) the fixture's configuration talks to GitLab, so the test above means it."""
     assert 'forge = "gitlab"' in relbot_toml()
+
+
+def test_cut_on_an_unprotected_branch_says_the_release_token_is_protected(
+        release_repo: CutRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In CI without the release token, on a branch that is not protected: one sentence
+    naming the variable and why it is absent, and nothing is committed or pushed."""
+    before = release_repo.history()
+    monkeypatch.delenv("RELBOT_RELEASE_TOKEN")
+    for key, value in {"GITLAB_CI": "true", "CI": "true", "CI_COMMIT_REF_NAME": "main",
+                       "CI_SERVER_URL": release_repo.standin.url,
+                       "CI_COMMIT_REF_PROTECTED": "false"}.items():
+        monkeypatch.setenv(key, value)
+    result = release_repo.cut()
+    assert result.code == 2, result.out + result.err
+    assert result.err.strip() == (
+        "relbot: forge = \"gitlab\" cannot publish the release: no access token in "
+        "RELBOT_RELEASE_TOKEN or RELBOT_GITLAB_TOKEN: branch main is not protected, and the "
+        "protected RELBOT_RELEASE_TOKEN is only passed to pipelines of protected branches; "
+        "or use --no-push to stop after the tag.")
+    assert release_repo.history() == before
