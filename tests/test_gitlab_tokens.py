@@ -323,3 +323,19 @@ def test_cut_on_an_unprotected_branch_says_the_release_token_is_protected(
         "protected RELBOT_RELEASE_TOKEN is only passed to pipelines of protected branches; "
         "or use --no-push to stop after the tag.")
     assert release_repo.history() == before
+
+
+def test_a_release_of_a_protected_tag_with_a_developer_token(
+        gitlab_standin: GitLabStandIn) -> None:
+    """403 on a protected tag's release: the sentence names the role GitLab asks for."""
+    scenario = cast(gitlab_standin)
+    gitlab_standin.protect_tags(scenario.project, "v*")
+    gitlab_standin.add_tag(scenario.project, "v1.0.0", "a" * 40, message="v1.0.0")
+    developer = gitlab_standin.add_user("project_1_bot_dev", bot=True)
+    gitlab_standin.add_member(scenario.project, developer, DEVELOPER)
+    forge = releases(gitlab_standin, gitlab_standin.add_token(developer, kind="project"))
+    with pytest.raises(ForgeForbidden) as refused:
+        forge.ensure_release("v1.0.0", "v1.0.0", "notes")
+    assert str(refused.value) == (
+        "GitLab refused creating release v1.0.0 (403): the token in RELBOT_RELEASE_TOKEN lacks "
+        "the role this needs, Developer (Maintainer where the tag is protected) or higher.")

@@ -35,6 +35,9 @@ READ_RETRIES = 3
 CREATE_ATTEMPTS = 3
 TEXT_LIMIT = 1_000_000  # characters of a note body or release description (see shorten)
 DEVELOPER = 30  # access level ("Members API": valid access levels)
+# "Releases", Release permissions: Developer; a protected tag's release needs the right to
+# create that tag, Maintainer by default ("Protected tags")
+RELEASE_ROLE = "Developer (Maintainer where the tag is protected)"
 
 
 @dataclass(frozen=True)
@@ -429,7 +432,7 @@ class GitLabReleases:
         existing = self.get_release(tag)
         if existing is not None:
             return self._update(existing, name, description)
-        call = self._call(f"creating release {tag}")
+        call = self._call(f"creating release {tag}", role=RELEASE_ROLE)
 
         def create() -> Release:
             from gitlab.exceptions import GitlabCreateError
@@ -452,7 +455,7 @@ class GitLabReleases:
     def _update(self, release: Release, name: str, description: str) -> Release:
         if release.name == name and release.description == description:
             return release
-        call = self._call(f"updating release {release.tag}")
+        call = self._call(f"updating release {release.tag}", role=RELEASE_ROLE)
 
         def update() -> Release:
             self.project.releases.update(release.tag, {"name": name,
