@@ -219,9 +219,10 @@ def mr_token(value: str) -> Token:
     return Token(value, "RELBOT_MR_TOKEN", "mr")
 
 
-def releases(standin: GitLabStandIn, token: str | None) -> GitLabReleases:
+def releases(standin: GitLabStandIn, token: str | None, timeout: float = 2.0,
+             ) -> GitLabReleases:
     value = Token(token, "RELBOT_RELEASE_TOKEN", "release") if token else None
-    return GitLabReleases(Connection(standin.url, value, None, 2.0), "yaook/k8s")
+    return GitLabReleases(Connection(standin.url, value, None, timeout), "yaook/k8s")
 
 
 def test_verify_release_access(gitlab_standin: GitLabStandIn) -> None:
@@ -248,7 +249,7 @@ def test_an_over_long_comment_is_shortened_with_a_link(gitlab_standin: GitLabSta
     scenario = cast(gitlab_standin)
     monkeypatch.setenv("CI_JOB_URL", "https://gitlab.example/yaook/k8s/-/jobs/7")
     forge = GitLabMergeRequests(Connection(gitlab_standin.url, mr_token(scenario.bot_token),
-                                           None, 5.0), "yaook/k8s")
+                                           None, 30.0), "yaook/k8s")
     body = f"{MARKER}\n```\n" + "line of output\n" * 80_000
     outcome = upsert_comment(forge, 1, body, marker=MARKER, ok=False)
     assert outcome is not None
@@ -262,7 +263,8 @@ def test_an_over_long_comment_is_shortened_with_a_link(gitlab_standin: GitLabSta
 def test_over_long_release_notes_are_shortened_with_a_link(gitlab_standin: GitLabStandIn,
                                                            ) -> None:
     """A release description past the limit links the tag, whose message holds the notes."""
-    forge = releases(gitlab_standin, cast(gitlab_standin).release_token)
+    # a megabyte each way: a generous deadline, so that a busy machine cannot fail it
+    forge = releases(gitlab_standin, cast(gitlab_standin).release_token, timeout=30)
     gitlab_standin.add_tag(cast(gitlab_standin).project, "v1.0.0", "a" * 40, message="v1")
     release = forge.ensure_release("v1.0.0", "v1.0.0", "- an entry\n" * 100_000)
     assert len(release.description) <= TEXT_LIMIT
