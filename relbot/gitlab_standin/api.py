@@ -46,7 +46,15 @@ from urllib.parse import parse_qs, unquote, urlencode
 
 from relbot.gitlab_standin import shapes
 from relbot.gitlab_standin.permissions import JOB_TOKEN_ALLOWLIST, NO_ACCESS, RULES
-from relbot.gitlab_standin.state import ApiError, MergeRequest, Project, State, Token, User
+from relbot.gitlab_standin.state import (
+    DESCRIPTION_MAX_CHARS,
+    ApiError,
+    MergeRequest,
+    Project,
+    State,
+    Token,
+    User,
+)
 
 API_PREFIX = "/api/v4"
 STANDIN_VERSION = {"version": "17.5.0-standin", "revision": "standin"}
@@ -376,8 +384,10 @@ def get_project(ctx: Context) -> ApiResponse:
 def list_merge_requests(ctx: Context) -> ApiResponse:
     project = ctx.project()
     state = _choice(ctx.params, "state", ("opened", "closed", "locked", "merged", "all"), "all")
+    source, target = ctx.params.get("source_branch"), ctx.params.get("target_branch")
     mrs = sorted((mr for (pid, _), mr in ctx.state.merge_requests.items()
-                  if pid == project.id and state in ("all", mr.state)),
+                  if pid == project.id and state in ("all", mr.state)
+                  and source in (None, mr.source_branch) and target in (None, mr.target_branch)),
                  key=lambda mr: (mr.created_at, mr.id), reverse=True)
     can_merge = ctx.caller.user is not None and not ctx.caller.is_job
     return ctx.page([shapes.merge_request(ctx.state, mr, can_merge=can_merge)
@@ -623,6 +633,32 @@ def delete_release(ctx: Context) -> ApiResponse:
     return ApiResponse(200, _release(ctx, project, release))
 
 
+def create_merge_request(ctx: Context) -> ApiResponse:
+    """``POST /projects/:id/merge_requests`` (GitLab docs, "Merge requests API", "Create MR"):
+    ``source_branch``, ``target_branch`` and ``title`` are required; a second open MR for
+    the same branches is ``409`` ("Another open merge request already exists ...")."""
+    project = ctx.project()
+    source = _required(ctx.params, "source_branch")
+    target = _required(ctx.params, "target_branch")
+    title = _required(ctx.params, "title")
+    for (pid, _), mr in ctx.state.merge_requests.items():
+        if (pid == project.id and mr.state == "opened" and mr.source_branch == source
+                and mr.target_branch == target):
+            raise ApiError(409, {"message": ["Another open merge request already exists for "
+                                             f"this source branch: !{mr.iid}"]})
+    if len(str(ctx.params.get("description") or "")) > DESCRIPTION_MAX_CHARS:
+        # the same 1,000,000-character limit as notes and releases
+        raise ApiError(400, {"message": {"description": [
+            f"is too long (maximum is {DESCRIPTION_MAX_CHARS} characters)"]}})
+    labels = ctx.params.get("labels") or ""
+    mr = ctx.state.add_merge_request(
+        project, author=ctx.user(), title=title, source_branch=source, target_branch=target,
+        labels=[label for label in str(labels).split(",") if label] if isinstance(
+            labels, str) else _list(labels),
+        description=str(ctx.params.get("description") or ""))
+    return ApiResponse(201, shapes.merge_request(ctx.state, mr, can_merge=True))
+
+
 _P = ("projects", ":id")
 _MR = (*_P, "merge_requests", ":iid")
 ROUTES: tuple[Route, ...] = (
@@ -631,6 +667,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", ("users", ":user_id"), get_user, op="users.get"),
     Route("GET", _P, get_project, op="project.get"),
     Route("GET", (*_P, "merge_requests"), list_merge_requests, op="mr.list"),
+    Route("POST", (*_P, "merge_requests"), create_merge_request, "merge_request.create",
+          op="mr.create"),
     Route("GET", _MR, get_merge_request, op="mr.get"),
     Route("GET", (*_MR, "notes"), list_notes, op="note.list"),
     Route("POST", (*_MR, "notes"), create_note, "note.create", op="note.create"),

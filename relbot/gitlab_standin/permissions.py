@@ -58,6 +58,9 @@ RULES: dict[str, Rule] = {
     # resolving a thread: Developer (or the merge request's author)
     "discussion.resolve": Rule(DEVELOPER, DEVELOPER, f"{PERMISSIONS_DOC}: Merge requests, "
                                                      "Resolve a merge request thread"),
+    # opening a merge request in the project itself (its source branch is pushed there)
+    "merge_request.create": Rule(DEVELOPER, DEVELOPER, f"{PERMISSIONS_DOC}: Merge requests, "
+                                                       "Create merge request"),
     "tag.create": Rule(DEVELOPER, DEVELOPER, f"{PERMISSIONS_DOC}: Repository, Create new "
                                              f"tags; protected tags: {PROTECTED_TAGS_DOC}"),
     "tag.delete": Rule(DEVELOPER, DEVELOPER, f"{PERMISSIONS_DOC}: Repository, Delete tags"),
