@@ -267,3 +267,15 @@ def test_a_private_token_in_the_body_is_not_logged(gitlab_standin: GitLabStandIn
     logged = json.dumps([r.to_json() for r in gitlab_standin.requests.all()])
     assert len(gitlab_standin.requests) == 3
     assert secret not in logged
+
+
+def test_opening_a_merge_request_needs_developer(gitlab_standin: GitLabStandIn) -> None:
+    """"Create merge request" in the project itself needs Developer: a Reporter gets 403."""
+    reporter = member(gitlab_standin, REPORTER, "project_1_bot_mr_reporter")
+    developer = member(gitlab_standin, DEVELOPER, "project_1_bot_mr_developer")
+    data = {"source_branch": "hotfix/main/v8.1.1", "target_branch": "main", "title": "Sync"}
+    with pytest.raises(gitlab.GitlabCreateError) as refused:
+        reporter.projects.get("yaook/k8s", lazy=True).mergerequests.create(dict(data))
+    assert refused.value.response_code == 403
+    created = developer.projects.get("yaook/k8s", lazy=True).mergerequests.create(dict(data))
+    assert created.title == "Sync"
