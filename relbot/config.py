@@ -115,6 +115,10 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
            "the hotfix release commit. `pre-merge`: `mr check --fix` writes it into the hotfix "
            "MR, and `cut --hotfix` only tags and publishes it.", default="post-merge",
            choices=("post-merge", "pre-merge")),
+    Option("towncrier_dir", "str", "The directory towncrier runs in (towncrier's `--dir`), "
+           "which its `directory` and `template` are relative to. Default: the directory of "
+           "`towncrier_config`; Tarook's `ci/res/towncrier.toml` names paths from the "
+           "repository root, so its preset sets `\".\"`."),
 )
 
 
@@ -141,6 +145,7 @@ class Component:
     release_flow: str = "direct"
     prepare_branch_format: str = "release-prepare/v{version}"
     hotfix_mode: str = "post-merge"
+    towncrier_dir: Path | None = None
 
     def tag(self, version: str) -> str:
         """The git tag of ``version``."""
@@ -282,11 +287,17 @@ def _parse_component(
                       "nor pyproject.toml exists.")
         values["towncrier_config"] = root / default
     _check_formats(values, label, err)
-    if values["max_fragment_bytes"] < 1:
-        raise err(f"{label}: max_fragment_bytes must be a positive number of bytes.")
+    if not 1 <= values["max_fragment_bytes"] <= MAX_FRAGMENT_LIMIT:
+        raise err(f"{label}: max_fragment_bytes must be a number of bytes from 1 to "
+                  f"{MAX_FRAGMENT_LIMIT} (16 MiB).")
     hotfix = values["hotfix_directory"]
     if hotfix is not None:
         values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err)
+    if values["towncrier_dir"] is not None:
+        base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err)
+        if not base.is_dir():
+            raise err(f"{label}: towncrier_dir {values['towncrier_dir']!r} is not a directory.")
+        values["towncrier_dir"] = base
     values["policies"] = tuple(values["policies"])
     values["probes"] = tuple(values["probes"])
     values["bump"] = dict(values["bump"])
@@ -384,14 +395,29 @@ def _inside(root: Path, value: str, name: str, err: Callable[[str], ConfigError]
 
 
 def _formats(fmt: str, **fields: object) -> bool:
+    """Whether ``fmt`` uses only the bare ``{name}`` of ``fields``.
+
+    Attribute and index lookups (``{version.__class__}``, ``{minor[0]}``),
+    conversions and format specs (``{version:>99999999}``) are refused: a
+    format string from configuration must not reach into objects or allocate
+    without bound.
+    """
+    import string
+
     try:
+        for _, name, spec, conversion in string.Formatter().parse(fmt):
+            if name is None:
+                continue
+            if name not in fields or spec or conversion:
+                return False
         fmt.format(**fields)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         return False
     return True
 
 
 MAX_TOML_BYTES = 1024 * 1024
+MAX_FRAGMENT_LIMIT = 16 * 1024 * 1024  # a fragment is a paragraph; more is a mistake
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def _render_one(
     bodies: dict[tuple[str, bool], str],
 ) -> Notes:
     """One variant; ``bodies`` holds towncrier's renderings by (format, title shown)."""
-    from towncrier._builder import render_fragments, split_fragments
+    from towncrier._builder import split_fragments
 
     converting = fmt != project_format(settings)
     template, markdown = _template(config, fmt, converting)
@@ -107,25 +107,41 @@ def _render_one(
     if rendered is None:
         split = split_fragments(_contents(settings, fragments, fmt, converting), config.types,
                                 all_bullets=config.all_bullets)
-        rendered = bodies[key] = render_fragments(
+        rendered = bodies[key] = _rendered(
+            config,
             template,
             issue_format,
             split,
             config.types,
             config.underlines[1:],
             config.wrap,
-            {"name": config.name or "", "version": version, "date": date},
+            {"name": settings.project_name, "version": version, "date": date},
             top_underline=config.underlines[0],
             all_bullets=config.all_bullets,
             render_title=render_title and title,
             md_header_level=header_level,
         )
-    top_line = title_format.format(name=config.name or "", version=version,
+    top_line = title_format.format(name=settings.project_name, version=version,
                                    project_date=date) if title_format else ""
     if not title or not top_line:
         return Notes(top_line, rendered, fmt)
     parts = [top_line] if markdown else [top_line, config.underlines[0] * len(top_line)]
     return Notes(top_line, "\n".join([*parts, rendered]), fmt)
+
+
+def _rendered(config: Any, template: str, *args: Any, **kwargs: Any) -> str:
+    """towncrier's ``render_fragments``; a template that fails is one sentence, exit 2."""
+    from jinja2 import TemplateError
+    from towncrier._builder import render_fragments
+
+    try:
+        return str(render_fragments(template, *args, **kwargs))
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
+            AttributeError) as exc:
+        name = config.template if isinstance(config.template, str) else config.template[1]
+        shown = Path(name).name
+        raise ConfigError(f"the towncrier template {shown} cannot be rendered: "
+                          f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
 def _contents(settings: TowncrierSettings, fragments: Sequence[Fragment], fmt: str,
@@ -174,17 +190,11 @@ def write_changelog(
 
 
 def _towncrier_config(component: Component, settings: TowncrierSettings) -> Any:
-    from click import ClickException
-    from towncrier._settings.load import load_config_from_file
+    from relbot.config import read_toml
+    from relbot.towncrier_settings import towncrier_config
 
-    try:
-        return load_config_from_file(str(settings.base_directory),
-                                     str(component.towncrier_config))
-    except ClickException as exc:
-        raise ConfigError(f"{settings.config_file.name}: {exc.format_message()}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{settings.config_file.name}: towncrier cannot read it "
-                          f"({exc}).") from None
+    return towncrier_config(read_toml(settings.config_file), settings.base_directory,
+                            settings.config_file.name)
 
 
 def _template(config: Any, fmt: str, converting: bool) -> tuple[str, bool]:

@@ -37,7 +37,8 @@ class Project:
     @cached_property
     def settings(self) -> TowncrierSettings:
         """The component's towncrier settings (discovery part); ``bump`` must name its types."""
-        settings = load_towncrier_settings(self.component.towncrier_config, self.root)
+        settings = load_towncrier_settings(self.component.towncrier_config, self.root,
+                                           self.component.towncrier_dir)
         check_type_names(settings, list(self.component.bump),
                          f"{self.config.source_name}: component {self.component.name!r}: bump")
         return settings
@@ -49,9 +50,11 @@ class Project:
 
         return GitRepo.find(self.root)
 
-    def fragments(self, *, hotfix: bool = False) -> FragmentSet:
-        """The pending fragments (of the hotfix directory with ``hotfix``)."""
-        return scan(self.settings, self.component, self.root, self.fragment_directory(hotfix))
+    def fragments(self, *, hotfix: bool = False, names_only: bool = False) -> FragmentSet:
+        """The pending fragments (of the hotfix directory with ``hotfix``); with
+        ``names_only`` their files are not read (see :func:`relbot.fragments.scan`)."""
+        return scan(self.settings, self.component, self.root, self.fragment_directory(hotfix),
+                    names_only=names_only)
 
     def fragment_directory(self, hotfix: bool = False) -> Path:
         """Where the pending (or hotfix) fragments live."""

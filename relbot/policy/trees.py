@@ -82,11 +82,11 @@ class GitTree:
     def __init__(self, git: GitRepo, rev: str) -> None:
         self.git = git
         self.rev = rev
-        self._entries: dict[str, tuple[str, str]] = {}
+        self._entries: dict[str, tuple[str, str, int]] = {}
 
     def files(self, prefix: str) -> list[str]:
         """Every file of the revision below ``prefix``."""
-        args = ["ls-tree", "-r", "-z", "--full-tree", self.rev]
+        args = ["ls-tree", "-r", "-z", "--long", "--full-tree", self.rev]
         if prefix:
             args += ["--", prefix]
         found = []
@@ -94,20 +94,20 @@ class GitTree:
             meta, _, path = record.partition("\t")
             if not path:
                 continue
-            mode, kind, sha = meta.split()
+            mode, kind, sha, size = meta.split()
             if kind == "blob":
-                self._entries[path] = (mode, sha)
+                self._entries[path] = (mode, sha, int(size) if size.isdigit() else 0)
                 found.append(path)
         return found
 
     def read(self, relpath: str) -> str:
         """The text of a file of the revision (after :meth:`files` listed it)."""
-        mode, sha = self._entries[relpath]
+        mode, sha, size = self._entries[relpath]
         if mode == "120000":
             raise Unreadable("probe-unreadable", "is a symbolic link; relbot does not read "
                                                  "probed files through links")
-        _check_size(int(self.git.run("cat-file", "-s", sha)))
-        return self.git.run("cat-file", "blob", sha, strip=False)
+        _check_size(size)  # from the listing; the blob comes through one cat-file --batch
+        return _decode(self.git.read_blob(sha))
 
 
 def _check_size(size: int) -> None:
