@@ -43,14 +43,17 @@ TOP_OPTIONS: tuple[Option, ...] = (
     Option("default_branch", "str", "Branch that normal releases are cut from when the "
            "remote does not say (its HEAD is preferred). Without a remote and without this "
            "key, the checked-out branch is used."),
-    Option("gitlab_url", "str", "GitLab server URL; in CI `CI_SERVER_URL` is used when "
-           "this is unset.", default=None),
+    Option("gitlab_url", "str", "GitLab server URL outside CI. In GitLab CI relbot always "
+           "talks to `CI_SERVER_URL`, the instance the job runs on, and refuses a different "
+           "`gitlab_url`.", default=None),
     Option("gitlab_project", "str", "GitLab project path or id for `cut`; in CI "
            "`CI_PROJECT_ID` is used when this is unset.", default=None),
-    Option("gitlab_token_env", "str", "Name of the environment variable holding the "
-           "GitLab token (a project access token).", default="RELBOT_GITLAB_TOKEN"),
-    Option("gitlab_timeout", "int", "Seconds one GitLab API request may take.",
-           default=30),
+    Option("gitlab_token_env", "str", "Name of an environment variable holding the GitLab "
+           "token, looked at first; then `RELBOT_MR_TOKEN` (`mr check`) or "
+           "`RELBOT_RELEASE_TOKEN` (`cut`), then `RELBOT_GITLAB_TOKEN` (see docs/ci.md).",
+           default="RELBOT_GITLAB_TOKEN"),
+    Option("gitlab_timeout", "int", "Seconds one GitLab operation may take, all its "
+           "requests, retries and `Retry-After` waits included.", default=30),
     Option("no_changelog_label", "str", "MR label that exempts a merge request from "
            "needing a fragment.", default="no-changelog"),
     Option("fragment_free_paths", "list[str]", "Glob patterns of paths whose changes need "
@@ -98,6 +101,10 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
     Option("create_release_branch", "bool", "On the first release of a new minor "
            "version, create the release branch (`release_branch_format`) at the release "
            "commit and push it with the tag.", default=False),
+    Option("forge_release", "bool", "Whether `cut` creates the forge (GitLab) release of the "
+           "tag. `false` where a tag pipeline makes it instead, such as a job with GitLab's "
+           "`release:` keyword, which the CI/CD Catalog needs (see docs/ci.md).",
+           default=True),
     Option("release_flow", "str", "`direct`: `relbot cut` releases on the default branch. "
            "`prepare` (Tarook's flow): `cut --prepare` puts the release commit on a prepare "
            "branch, `cut --finish` merges it into the release branch, tags and publishes "
@@ -134,6 +141,7 @@ class Component:
     max_fragment_bytes: int
     notes_supported_versions: bool
     create_release_branch: bool
+    forge_release: bool = True
     release_flow: str = "direct"
     prepare_branch_format: str = "release-prepare/v{version}"
     hotfix_mode: str = "post-merge"

@@ -86,6 +86,7 @@ def merge_request_with_bot_comment(work: Path, project: Project,
 
     from relbot.comment import MARKER, render_comment
     from relbot.forge import upsert_comment
+    from relbot.forge.credentials import Token
     from relbot.forge.gitlab import Connection, GitLabMergeRequests
     from relbot.git import GitRepo
     from relbot.gitlab_standin import GitLabStandIn
@@ -111,7 +112,9 @@ def merge_request_with_bot_comment(work: Path, project: Project,
         say(f"$ relbot mr check --fix   (in the MR pipeline, against a GitLab stand-in at "
             f"{gitlab.url})")
         say("  " + report.describe().replace("\n", "\n  "))
-        forge = GitLabMergeRequests(Connection(gitlab.url, cast.bot_token, None, 10.0),
+        forge = GitLabMergeRequests(Connection(gitlab.url, Token(cast.bot_token,
+                                                                 "RELBOT_MR_TOKEN", "mr"),
+                                               None, 10.0),
                                     cast.project.id)
         upsert_comment(forge, 1504, render_comment(report), marker=MARKER, ok=report.ok)
         (thread,) = gitlab.discussions(gitlab_mr)

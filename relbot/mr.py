@@ -306,12 +306,10 @@ def push_target() -> tuple[str, dict[str, str]]:
     The token travels in an HTTP header set through git's environment, never
     in a command line or a URL that could be printed.
     """
-    import base64
+    from relbot.forge.credentials import git_auth_env, resolve_token
 
     url = os.environ.get("CI_MERGE_REQUEST_SOURCE_PROJECT_URL")
-    token = os.environ.get("RELBOT_GITLAB_TOKEN")
-    if not url or not token:
+    token = resolve_token(os.environ, "mr")
+    if not url or token is None:
         return "origin", {}
-    basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
-    return f"{url}.git", {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                          "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+    return f"{url}.git", git_auth_env(token)

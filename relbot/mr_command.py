@@ -47,6 +47,5 @@ def _comment(config: Config, report: MrReport) -> str:
     except ForgeError as exc:
         return f"comment: not updated: {exc}"
     if outcome is None:
-        return (f"comment: skipped: no access token in {config.gitlab_token_env} (a fork "
-                "pipeline has only CI_JOB_TOKEN, which cannot comment); the check ran fully.")
+        return f"comment: skipped: {forge.missing_token}; the check ran fully."
     return f"comment: {outcome.action} note {outcome.note.id} on !{report.mr.iid}."

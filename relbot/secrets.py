@@ -14,7 +14,8 @@ import re
 MASK = "*****"
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<cred>[^/@\s]+)@")
 _registered: set[str] = set()
-TOKEN_VARIABLES = ("RELBOT_GITLAB_TOKEN", "CI_JOB_TOKEN", "GITLAB_TOKEN", "CI_REGISTRY_PASSWORD")
+TOKEN_VARIABLES = ("RELBOT_MR_TOKEN", "RELBOT_RELEASE_TOKEN", "RELBOT_GITLAB_TOKEN", "CI_JOB_TOKEN",
+                   "GITLAB_TOKEN", "CI_REGISTRY_PASSWORD")
 
 
 def register(secret: str | None) -> None:

@@ -15,6 +15,7 @@ import gitlab
 import pytest
 
 from relbot.gitlab_standin import GitLabStandIn, MergeRequest, Scenario
+from relbot.gitlab_standin.permissions import MAINTAINER
 from relbot.gitlab_standin.state import Discussion
 from tests.conftest import Repo, Run, make_repo, run, yaook_like_files
 
@@ -42,7 +43,7 @@ def gitlab_client(gitlab_standin: GitLabStandIn) -> gitlab.Gitlab:
 
 
 FRAGMENTS = "docs/_releasenotes"
-TIMEOUT = 1  # gitlab_timeout in the test repositories, in seconds
+TIMEOUT = 2  # gitlab_timeout in the test repositories, in seconds (a Retry-After: 1 fits)
 DATE = "2024-10-01"
 
 
@@ -165,13 +166,15 @@ class CutRepo:
 def release_repo(tmp_path: Path, gitlab_standin: GitLabStandIn,
                  monkeypatch: pytest.MonkeyPatch) -> CutRepo:
     """A Yaook/K8s-like repository at 8.0.2 with one feature fragment; its bare remote backs
-    the stand-in project ``yaook/k8s-releases``, and RELBOT_GITLAB_TOKEN is the bot's."""
+    the stand-in project ``yaook/k8s-releases`` (private), and RELBOT_RELEASE_TOKEN is the
+    release bot's (a Maintainer of that project, scopes api and write_repository)."""
     files = yaook_like_files()
     path = "yaook/k8s-releases"
     files["relbot.toml"] = relbot_toml(f'gitlab_url = "{gitlab_standin.url}"\n'
                                        f'gitlab_project = "{path}"')
     files.update(fragment(1500))
     repo = make_repo(tmp_path, files)
-    gitlab_standin.add_project(path, repository=repo.remote)
-    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", cast(gitlab_standin).bot_token)
+    project = gitlab_standin.add_project(path, repository=repo.remote)
+    gitlab_standin.add_member(project, cast(gitlab_standin).release_bot, MAINTAINER)
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", cast(gitlab_standin).release_token)
     return CutRepo(repo, gitlab_standin, path)

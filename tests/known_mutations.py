@@ -81,8 +81,8 @@ MUTATIONS = (
         "marker-captures-any-author",
         "a human's note that quotes the marker taken for relbot's (the author check dropped)",
         "relbot/forge/gitlab.py",
-        'if first.get("system") or (first.get("author") or {}).get("id") != author_id:',
-        'if first.get("system"):',
+        '                if author.get("id") == author_id:\n',
+        '                if True:\n',
         ("tests/test_comment_posting.py::"
          "test_a_human_quoting_the_marker_never_captures_relbots_note",
          "tests/test_comment_posting.py::"
@@ -91,7 +91,8 @@ MUTATIONS = (
     Mutation(
         "comment-always-rewritten", "an unchanged comment edited on every pipeline",
         "relbot/forge/__init__.py",
-        "    elif note.body != body:\n", "    elif True:\n",
+        "    elif replaced is None and note.body != body and note.author_id == author:\n",
+        "    elif replaced is None and note.author_id == author:\n",
         ("tests/test_comment_posting.py::"
          "test_a_human_quoting_the_marker_never_captures_relbots_note",),
         ("tests/test_comment_posting.py", "tests/test_gitlab_forge.py")),

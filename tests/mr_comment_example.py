@@ -44,7 +44,7 @@ INTRO = """\
 # What relbot's merge-request comment looks like
 
 `relbot mr check` keeps **one** comment on each merge request, written by the
-bot user of the project access token in `RELBOT_GITLAB_TOKEN`. It is the first
+bot user of the project access token in `RELBOT_MR_TOKEN`. It is the first
 note of a resolvable thread: relbot leaves the thread open while the check
 fails, so a project that requires resolved threads cannot merge past a failing
 check, and resolves it when the check passes. Every pipeline rewrites the same

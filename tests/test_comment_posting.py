@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 
 from relbot.comment import MARKER
 from relbot.forge import Note, upsert_comment
+from relbot.forge.credentials import Token
 from relbot.forge.gitlab import Connection, GitLabMergeRequests
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.markdown_safety import ZERO_WIDTH_SPACE
@@ -22,7 +23,8 @@ from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast
 
 def _forge(standin: GitLabStandIn) -> GitLabMergeRequests:
     scenario = cast(standin)
-    return GitLabMergeRequests(Connection(standin.url, scenario.bot_token, None, 2.0),
+    return GitLabMergeRequests(Connection(standin.url, Token(scenario.bot_token, "RELBOT_MR_TOKEN", "mr"), None,
+                                          2.0),
                                scenario.project.id)
 
 

@@ -116,10 +116,13 @@ def test_cut_with_gitlab_down_then_up(release_repo: CutRepo) -> None:
     original = config.read_text()
     config.write_text(original.replace(release_repo.standin.url, "http://127.0.0.1:9"))
     release_repo.repo.git("update-index", "--assume-unchanged", "relbot.toml")
+    before = release_repo.history()
     down = release_repo.cut()
     assert down.code == 1
-    assert down.err.strip() == ("relbot: GitLab could not be reached while looking up "
-                                "release v8.1.0.")
+    # the release token is checked before anything is pushed (issue 11, item 7)
+    assert down.err.strip() == ("relbot: GitLab could not be reached while checking the "
+                                "release token on project yaook/k8s-releases.")
+    assert release_repo.history()[2] == before[2]  # the remote is untouched
     config.write_text(original)
     up = release_repo.cut()
     assert up.code == 0, up.out + up.err

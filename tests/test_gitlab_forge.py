@@ -155,7 +155,7 @@ def test_a_hang_past_the_timeout_keeps_the_verdict(mr: MrRepo, with_fragment: bo
     assert result.code == code, result.out + result.err
     assert elapsed < 5
     lines = [line for line in result.err.splitlines() if line.startswith("comment:")]
-    assert lines == ["comment: not updated: GitLab did not answer within 1 s while searching "
+    assert lines == ["comment: not updated: GitLab did not answer within 2 s while searching "
                      "the notes of !1."]
     assert "Traceback" not in result.err
     assert mr.standin.requests.count("GET", "/discussions$") == 1  # not retried
@@ -174,7 +174,8 @@ def test_job_token_only_skips_the_comment(tmp_path: Path, gitlab_standin: GitLab
     result = job.check()
     assert result.code == code, result.out + result.err
     assert "verdict:" in result.out and "fragment lint" in result.out
-    assert "comment: skipped: no access token in RELBOT_GITLAB_TOKEN" in result.err
+    assert ("comment: skipped: no access token in RELBOT_MR_TOKEN or RELBOT_GITLAB_TOKEN"
+            in result.err)
     assert [r for r in gitlab_standin.requests.all() if r.method != "GET"] == []
     assert job.discussions() == []
 
@@ -310,7 +311,7 @@ def test_a_rerun_after_a_failed_publish_finishes(release_repo: CutRepo, failure:
     assert elapsed < 5
     expected = ("relbot: GitLab answered 500 while creating release v8.1.0: 500 Internal "
                 "Server Error." if failure == "500" else
-                "relbot: GitLab did not answer within 1 s while creating release v8.1.0.")
+                "relbot: GitLab did not answer within 2 s while creating release v8.1.0.")
     assert failed.err.strip().splitlines()[-1] == expected
     assert release_repo.releases() == []
     calls = [(r.method, r.status) for r in release_repo.standin.requests.matching(
@@ -376,7 +377,7 @@ def test_mr_check_never_shows_the_token(tmp_path: Path, gitlab_standin: GitLabSt
     scenario = cast(gitlab_standin)
     checked = mr_repo(tmp_path, gitlab_standin, monkeypatch)
     if failure == "wrong-token":
-        monkeypatch.setenv("RELBOT_GITLAB_TOKEN", WRONG_TOKEN)
+        monkeypatch.setenv("RELBOT_MR_TOKEN", WRONG_TOKEN)
     INJECTIONS[failure](gitlab_standin)
     checked.commit(fragment())
     result = checked.check("--debug", "--junit", str(tmp_path / "junit.xml"))
@@ -400,16 +401,16 @@ def test_cut_never_shows_the_token(release_repo: CutRepo, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     scenario = cast(release_repo.standin)
     if failure == "wrong-token":
-        monkeypatch.setenv("RELBOT_GITLAB_TOKEN", WRONG_TOKEN)
+        monkeypatch.setenv("RELBOT_RELEASE_TOKEN", WRONG_TOKEN)
     INJECTIONS[failure](release_repo.standin)
     failed = release_repo.cut("--debug", "--json")
-    secrets = [scenario.bot_token, WRONG_TOKEN]
+    secrets = [scenario.bot_token, scenario.release_token, WRONG_TOKEN]
     _assert_no_secret(secrets, failed.out, failed.err, caplog.text)
     assert f"127.0.0.1:{release_repo.standin.port}" in caplog.text  # HTTP client's log
     if failure != "502-after-commit":
         assert failed.code == 1, failed.out + failed.err
         assert "Traceback" in failed.err  # --debug shows it, masked
-    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", scenario.bot_token)
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", scenario.release_token)
     release_repo.standin.faults.clear()
     rerun = release_repo.cut("--debug", "--json")
     assert rerun.code == 0, rerun.out + rerun.err

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
+from relbot.gitlab_standin.permissions import MAINTAINER
 from relbot.project import Project
 from relbot.release import write_hotfix_commit
 from relbot.release_commit import prove_release_commit
@@ -96,11 +97,13 @@ def test_sync_merge_request_with_gitlab(tmp_path: Path, gitlab_standin: GitLabSt
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """With GitLab, the sync is an MR to main, opened once; the hotfix Release exists."""
     toml = relbot_toml(f'gitlab_url = "{gitlab_standin.url}"\ngitlab_project = "{PROJECT}"')
-    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", cast(gitlab_standin).bot_token)
+    # the release token: a Maintainer of the (private) project, as GitLab needs (docs/ci.md)
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", cast(gitlab_standin).release_token)
     files = yaook_like_files()
     files["relbot.toml"] = toml + '\nhotfix_mode = "pre-merge"\n'
     repo = make_repo(tmp_path, files)
-    gitlab_standin.add_project(PROJECT, repository=repo.remote)
+    gitlab_standin.add_member(gitlab_standin.add_project(PROJECT, repository=repo.remote),
+                              cast(gitlab_standin).release_bot, MAINTAINER)
     add_fragments(repo, {"101.feature.shiny": "A shiny feature.\n"})
     assert cut(repo)[0] == 0
     repo.git("branch", "release/v8.1", "v8.1.0")

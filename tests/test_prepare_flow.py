@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
+from relbot.gitlab_standin.permissions import MAINTAINER
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.gitlab_fixtures import cast, relbot_toml
 from tests.test_cut import FRAGMENTS, add_fragments, kill_relbot_when, relbot_process
@@ -37,8 +38,10 @@ def gitlab_repo(tmp_path: Path, gitlab_standin: GitLabStandIn,
     """The same, published through the stand-in (project yaook/k8s-prepare)."""
     toml = relbot_toml(f'gitlab_url = "{gitlab_standin.url}"\ngitlab_project = "{PROJECT}"')
     repo = prepare_repo(tmp_path, toml + "\n")
-    gitlab_standin.add_project(PROJECT, repository=repo.remote)
-    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", cast(gitlab_standin).bot_token)
+    gitlab_standin.add_member(gitlab_standin.add_project(PROJECT, repository=repo.remote),
+                              cast(gitlab_standin).release_bot, MAINTAINER)
+    # the release token: a Maintainer of the (private) project, as GitLab needs (docs/ci.md)
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", cast(gitlab_standin).release_token)
     return repo
 
 
@@ -221,7 +224,7 @@ def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabSta
     409 (GitLab's "Another open merge request already exists"), GET filters by branches."""
     import gitlab
 
-    client = gitlab.Gitlab(gitlab_standin.url, private_token=cast(gitlab_standin).bot_token,
+    client = gitlab.Gitlab(gitlab_standin.url, private_token=cast(gitlab_standin).release_token,
                            retry_transient_errors=False, timeout=2)
     project = client.projects.get(PROJECT)
     created = project.mergerequests.create({"source_branch": "a", "target_branch": "main",

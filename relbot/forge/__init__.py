@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from relbot.errors import ForgeError
+
+
+class ForgeForbidden(ForgeError):
+    """The forge answered 403: the token lacks a role or scope (the message says which)."""
+
 
 @dataclass(frozen=True)
 class Release:
@@ -25,6 +31,14 @@ class Forge(Protocol):
     """What relbot needs from a forge to publish a release."""
 
     name: str
+
+    def verify_release_access(self) -> None:
+        """Check with one cheap request that the token may publish; raise ForgeError if not.
+
+        Called before anything is pushed, so a wrong or expired token never leaves a
+        pushed tag without its release.
+        """
+        ...
 
     def get_release(self, tag: str) -> Release | None:
         """The release of ``tag``, or ``None`` when there is none."""
@@ -93,8 +107,9 @@ class MergeRequestNotes(Protocol):
 class CommentOutcome:
     """What happened to the bot comment."""
 
-    action: str  # "created", "updated", "unchanged"
+    action: str  # "created", "updated", "unchanged", "taken over"
     note: Note
+    replaced: Note | None = None  # an earlier token's thread, resolved and left behind
 
 
 def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str,
@@ -107,24 +122,40 @@ def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str
     if author is None:
         return None
     note = forge.find_note(iid, marker, author)
+    replaced: Note | None = None
+    if note is not None and note.author_id != author:
+        # The thread of a replaced project access token (each token is its own bot user):
+        # take it over by editing it; GitLab lets only a note's author edit it, so where
+        # that is refused, resolve the old thread and start the new one.
+        try:
+            note = forge.update_note(iid, note, body)
+            action = "taken over"
+        except ForgeForbidden:
+            if not note.resolved:
+                forge.set_resolved(iid, note, True)
+            replaced = Note(note.id, note.discussion_id, note.body, note.author_id, True)
+            note = None
     if note is None:
         note = forge.create_note(iid, body, marker=marker, author_id=author)
         action = "created"
-    elif note.body != body:
+    elif replaced is None and note.body != body and note.author_id == author:
         note = forge.update_note(iid, note, body)
         action = "updated"
-    else:
+    elif note.author_id == author:
         action = "unchanged"
     if note.resolved != ok:
         forge.set_resolved(iid, note, ok)
         note = Note(note.id, note.discussion_id, note.body, note.author_id, ok)
-    return CommentOutcome(action, note)
+    return CommentOutcome(action, note, replaced)
 
 
 class NoForge:
     """``forge = "none"``: releases are git tags only; nothing is published."""
 
     name = "none"
+
+    def verify_release_access(self) -> None:
+        """Nothing is published, so nothing to check."""
 
     def get_release(self, tag: str) -> Release | None:
         """There are no forge releases."""
@@ -154,6 +185,12 @@ class UnavailableForge:
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
+
+    def verify_release_access(self) -> None:
+        """Cannot publish: says why (a dry run never calls this)."""
+        from relbot.errors import ConfigError
+
+        raise ConfigError(self.reason)
 
     def get_release(self, tag: str) -> Release | None:
         """Unknown: treated as not yet published."""

@@ -8,8 +8,8 @@ from relbot.forge import Forge, NoForge
 
 def make_forge(config: Config, component: Component) -> Forge:
     """The forge ``config`` asks for (GitLab is imported only when configured)."""
-    if config.forge == "none":
-        return NoForge()
+    if config.forge == "none" or not component.forge_release:
+        return NoForge()  # forge_release = false: a tag pipeline publishes it (docs/ci.md)
     from relbot.forge.gitlab import gitlab_forge_for_release
 
     return gitlab_forge_for_release(config, component)

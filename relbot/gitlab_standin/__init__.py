@@ -3,7 +3,9 @@
 The test suite and ``relbot demo`` talk to it instead of a GitLab, through
 python-gitlab exactly as relbot talks to GitLab. Its responses are shaped after
 the examples in GitLab's API documentation (kept in ``fixtures/``); it checks
-tokens, refuses what a CI/CD job token may not do, paginates with ``Link``
+tokens, enforces GitLab's documented roles per endpoint, protected tags and the
+CI/CD job token's allowlist (``permissions.py``, each rule citing its page),
+GitLab's size limits, paginates with ``Link``
 headers, keeps notes in discussions (resolvable threads, or individual notes)
 as GitLab does, and fails on request (500, 502 after the write was committed,
 429 with ``Retry-After``, hangs, connection resets). It does not import python-gitlab:

@@ -55,11 +55,27 @@ class Fault:
     fired: int = field(default=0)
 
     def __post_init__(self) -> None:
+        """Refuse what is not a fault (the control endpoint answers 400 with the reason)."""
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(KINDS)}")
         if self.method is not None:
+            if not isinstance(self.method, str) or not self.method.isalpha():
+                raise ValueError("method is an HTTP method name such as \"POST\", or null")
             self.method = self.method.upper()
-        re.compile(self.path)
+        if not isinstance(self.path, str):
+            raise ValueError("path is a regular expression (a string)")
+        try:
+            re.compile(self.path)
+        except re.error as exc:
+            raise ValueError(f"path is not a valid regular expression: {exc}") from None
+        _integer("times", self.times, -1, 1_000_000)
+        _integer("status", self.status, 100, 599)
+        _integer("retry_after", self.retry_after, 0, 86_400 * 7)
+        if not isinstance(self.after_commit, bool):
+            raise ValueError("after_commit is true or false")
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float) \
+                or not 0 <= self.seconds <= 3600:
+            raise ValueError("seconds is a number from 0 to 3600")
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this fault still has uses and applies to ``method`` ``path``."""
@@ -84,6 +100,11 @@ class Fault:
         if "kind" not in data:
             raise ValueError("a fault needs a 'kind'")
         return cls(**dict(data))
+
+
+def _integer(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} is a whole number from {low} to {high}")
 
 
 class FaultPlan:

@@ -30,6 +30,19 @@ def redact_query(query: Mapping[str, list[str]]) -> dict[str, list[str]]:
             for name, values in query.items()}
 
 
+def redact_body(body: Any) -> Any:
+    """A parsed body with credential parameters replaced, however deep they sit; a text
+    body that names a credential parameter is replaced whole."""
+    if isinstance(body, dict):
+        return {key: REDACTED if str(key).lower() in SECRET_PARAMS else redact_body(value)
+                for key, value in body.items()}
+    if isinstance(body, list):
+        return [redact_body(item) for item in body]
+    if isinstance(body, str) and any(name in body.lower() for name in SECRET_PARAMS):
+        return REDACTED
+    return body
+
+
 @dataclass
 class RequestRecord:
     """One request: what was asked, as whom, what came of it.

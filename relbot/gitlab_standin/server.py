@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import socket
 import socketserver
 import struct
@@ -43,6 +44,7 @@ from relbot.gitlab_standin.faults import Fault, FaultPlan
 from relbot.gitlab_standin.requestlog import (
     RequestLog,
     RequestRecord,
+    redact_body,
     redact_headers,
     redact_query,
 )
@@ -63,6 +65,7 @@ from relbot.gitlab_standin.state import (
 )
 
 CONTROL_PREFIX = "/-/standin/"
+MAX_REQUEST_BODY = 16 * 1024 * 1024  # bytes; GitLab's own limits are lower
 GITLAB_502_PAGE = (
     "<!DOCTYPE html>\n<html>\n<head><title>GitLab is not responding (502)</title></head>\n"
     "<body><h1>502</h1><h2>Whoops, GitLab is taking too much time to respond.</h2></body>\n"
@@ -148,8 +151,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body; None (after a 400 was sent) where its length is unreadable."""
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit() or int(raw) > MAX_REQUEST_BODY:
+            self.close_connection = True  # the rest of the stream cannot be framed
+            self._send_json(400, {"error": "Content-Length must be a number of bytes up to "
+                                           f"{MAX_REQUEST_BODY}"})
+            return None
+        length = int(raw)
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, body: bytes = b"", content_type: str = "application/json",
@@ -187,10 +197,22 @@ class _Handler(BaseHTTPRequestHandler):
     # -- requests -------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        """Answer the request; a stand-in bug is answered 500, never a hang-up."""
+        try:
+            self._answer()
+        except Exception as exc:
+            with contextlib.suppress(OSError):
+                self.close_connection = True
+                self._send_json(500, {"message": "500 Internal Server Error",
+                                      "stand-in error": type(exc).__name__})
+
+    def _answer(self) -> None:
         standin = self.server.standin
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         body = self._read_body()
+        if body is None:
+            return
         if split.path.startswith(CONTROL_PREFIX):
             self._control(split.path[len(CONTROL_PREFIX):], body)
             return
@@ -270,12 +292,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(204, None)
             else:
                 self._send_json(404, {"error": f"no control endpoint {method} /-/standin/{what}"})
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, re.error) as exc:
             self._send_json(400, {"error": str(exc)})
 
 
 def _parse_body(request: ApiRequest) -> Any:
-    """The request body for the log: JSON or form data parsed, else text."""
+    """The request body for the log: JSON or form data parsed (credentials such as a
+    ``private_token`` parameter redacted), else text."""
+    return redact_body(_body_for_log(request))
+
+
+def _body_for_log(request: ApiRequest) -> Any:
     if not request.body:
         return None
     text = request.body.decode("utf-8", "replace")
@@ -398,6 +425,15 @@ class GitLabStandIn:
                                       forked_from=forked_from, repository=repository,
                                       description=description)
 
+    def add_member(self, project: Project, user: User, access_level: int) -> None:
+        """Give ``user`` a role in ``project`` (``permissions.DEVELOPER`` and so on)."""
+        self.state.add_member(project, user, access_level)
+
+    def protect_tags(self, project: Project, pattern: str) -> None:
+        """Protect tags matching ``pattern`` (wildcards): only Maintainers create them."""
+        with self.state.lock:
+            project.protected_tags.append(pattern)
+
     def add_branch(self, project: Project, name: str, sha: str) -> None:
         """A branch of an in-memory project."""
         self.state.add_branch(project, name, sha)
@@ -474,12 +510,18 @@ class GitLabStandIn:
         return self.state.find_tag(project, name)
 
     def ci_environment(self, mr: MergeRequest, *, token: str | None = None,
-                       job_token: str | None = None) -> dict[str, str]:
+                       job_token: str | None = None,
+                       token_variable: str = "RELBOT_MR_TOKEN",  # noqa: S107 - a name
+                       event_type: str = "detached") -> dict[str, str]:
         """The variables GitLab CI sets in a merge request pipeline of ``mr``.
 
-        ``token`` becomes ``RELBOT_GITLAB_TOKEN``, ``job_token`` ``CI_JOB_TOKEN``. A
-        fork MR's pipeline runs in the fork: ``CI_PROJECT_ID`` is the source project,
-        ``CI_MERGE_REQUEST_PROJECT_ID`` the target project.
+        ``token`` becomes ``token_variable`` (``RELBOT_MR_TOKEN``), ``job_token``
+        ``CI_JOB_TOKEN``. A fork MR's pipeline runs in the fork: ``CI_PROJECT_ID`` is
+        the source project, ``CI_MERGE_REQUEST_PROJECT_ID`` the target project. The MR's
+        source branch is not protected ("Predefined CI/CD variables":
+        ``CI_COMMIT_REF_PROTECTED``). ``event_type`` ``merged_result`` or
+        ``merge_train`` adds ``CI_MERGE_REQUEST_SOURCE_BRANCH_SHA``, the MR's own head
+        ("Merged results pipelines").
         """
         with self.state.lock:
             target = self.state.project(mr.project_id)
@@ -503,10 +545,15 @@ class GitLabStandIn:
                 "CI_MERGE_REQUEST_DIFF_BASE_SHA": mr.base_sha,
                 "CI_MERGE_REQUEST_LABELS": ",".join(mr.labels),
                 "CI_MERGE_REQUEST_TITLE": mr.title,
-                "CI_MERGE_REQUEST_EVENT_TYPE": "detached",
+                "CI_MERGE_REQUEST_EVENT_TYPE": event_type,
+                "CI_COMMIT_REF_NAME": mr.source_branch,
+                "CI_COMMIT_REF_PROTECTED": "false",
             }
+            if event_type in ("merged_result", "merge_train"):
+                env["CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"] = mr.sha
+                env["CI_MERGE_REQUEST_TARGET_BRANCH_SHA"] = mr.base_sha
         if token is not None:
-            env["RELBOT_GITLAB_TOKEN"] = token
+            env[token_variable] = token
         if job_token is not None:
             env["CI_JOB_TOKEN"] = job_token
         return env

@@ -87,8 +87,13 @@ def note_author(user: User) -> dict[str, Any]:
     }
 
 
-def project(state: State, proj: Project) -> dict[str, Any]:
-    """``GET /projects/:id``: the fields relbot may read (no documented example is kept)."""
+def project(state: State, proj: Project, access_level: int | None = None) -> dict[str, Any]:
+    """``GET /projects/:id``: the fields relbot may read (no documented example is kept).
+
+    ``permissions`` shows the caller's role, as "Projects API", *Get a single
+    project* documents it for an authenticated request (``access_level`` None:
+    anonymous, no such key).
+    """
     web_url = f"{state.base_url}/{proj.path_with_namespace}"
     data: dict[str, Any] = {
         "id": proj.id,
@@ -109,6 +114,12 @@ def project(state: State, proj: Project) -> dict[str, Any]:
         "namespace": {"name": proj.namespace, "path": proj.namespace.rsplit("/", 1)[-1],
                       "full_path": proj.namespace, "kind": "group"},
     }
+    if access_level is not None:
+        data["permissions"] = {
+            "project_access": ({"access_level": access_level, "notification_level": 3}
+                               if access_level else None),
+            "group_access": None,
+        }
     if proj.forked_from_id is not None:
         parent = state.project(proj.forked_from_id)
         data["forked_from_project"] = {
@@ -298,16 +309,21 @@ def tag(state: State, proj: Project, t: Tag) -> dict[str, Any]:
         "commit": commit(state.commit(proj, t.commit_id)),
         "release": ({"tag_name": release.tag_name, "description": release.description}
                     if release else None),
-        "protected": t.protected,
+        "protected": t.protected or proj.tag_is_protected(t.name),
         "created_at": iso(t.created_at),
     }
 
 
-def release(state: State, proj: Project, r: Release) -> dict[str, Any]:
+def release(state: State, proj: Project, r: Release, *, can_update: bool = True,
+            ) -> dict[str, Any]:
     """A release (releases/_index.md, "Get a Release by a tag name").
 
     The stand-in refuses milestones, and GitLab leaves ``milestones`` out of a
     release without any (see the second release of the documented list example).
+    GitLab's release entity (``API::Entities::Release``) exposes ``upcoming_release``
+    (``released_at`` in the future), and leaves out what is empty
+    (``expose_nil: false``): ``commit_path`` and ``tag_path`` without a tag commit,
+    ``_links.edit_url`` for a caller who may not edit releases.
     """
     web = f"{state.base_url}/{proj.path_with_namespace}"
     found = state.find_tag(proj, r.tag_name)
@@ -316,25 +332,31 @@ def release(state: State, proj: Project, r: Release) -> dict[str, Any]:
     sources = [{"format": fmt, "url": f"{web}/-/archive/{r.tag_name}/{archive}.{fmt}"}
                for fmt in ("zip", "tar.gz", "tar.bz2", "tar")]
     query = f"release_tag={r.tag_name}&scope=all&state="
-    return {
+    links: dict[str, str] = {
+        "closed_issues_url": f"{web}/-/issues?{query}closed",
+        "closed_merge_requests_url": f"{web}/-/merge_requests?{query}closed",
+        "edit_url": f"{web}/-/releases/{r.tag_name}/edit",
+        "merged_merge_requests_url": f"{web}/-/merge_requests?{query}merged",
+        "opened_issues_url": f"{web}/-/issues?{query}opened",
+        "opened_merge_requests_url": f"{web}/-/merge_requests?{query}opened",
+        "self": f"{web}/-/releases/{r.tag_name}",
+    }
+    if not can_update:
+        del links["edit_url"]
+    data: dict[str, Any] = {
         "tag_name": r.tag_name,
         "description": r.description,
         "name": r.name,
         "created_at": iso(r.created_at),
         "released_at": iso(r.released_at),
+        "upcoming_release": r.released_at > state.clock(),
         "author": user_basic(state, state.user(r.author_id)),
         "commit": commit(state.commit(proj, sha)) if sha else None,
-        "commit_path": f"/{proj.path_with_namespace}/-/commit/{sha}",
-        "tag_path": f"/{proj.path_with_namespace}/-/tags/{r.tag_name}",
+        "commit_path": f"/{proj.path_with_namespace}/-/commit/{sha}" if sha else None,
+        "tag_path": f"/{proj.path_with_namespace}/-/tags/{r.tag_name}" if sha else None,
         "assets": {"count": len(sources), "sources": sources, "links": []},
         "evidences": [],
-        "_links": {
-            "closed_issues_url": f"{web}/-/issues?{query}closed",
-            "closed_merge_requests_url": f"{web}/-/merge_requests?{query}closed",
-            "edit_url": f"{web}/-/releases/{r.tag_name}/edit",
-            "merged_merge_requests_url": f"{web}/-/merge_requests?{query}merged",
-            "opened_issues_url": f"{web}/-/issues?{query}opened",
-            "opened_merge_requests_url": f"{web}/-/merge_requests?{query}opened",
-            "self": f"{web}/-/releases/{r.tag_name}",
-        },
+        "_links": links,
     }
+    return {key: value for key, value in data.items()
+            if value is not None or key not in ("commit_path", "tag_path")}

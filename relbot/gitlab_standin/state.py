@@ -35,12 +35,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
+from relbot.gitlab_standin.permissions import MAINTAINER, PROTECTED_TAG_CREATE
+
 TokenKind = Literal["personal", "project", "oauth", "job"]
 Visibility = Literal["private", "internal", "public"]
 MergeRequestState = Literal["opened", "closed", "merged", "locked"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 NOTE_MAX_CHARS = 1_000_000  # doc/api/notes.md: "Limited to 1,000,000 characters."
+# doc/api/releases/_index.md, description; the Release model validates the same limit
+DESCRIPTION_MAX_CHARS = 1_000_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -142,6 +146,18 @@ class Project:
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, Tag] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    members: dict[int, int] = field(default_factory=dict)  # user id -> access level
+    protected_tags: list[str] = field(default_factory=list)  # wildcard patterns, as GitLab
+
+    def access_level(self, user_id: int | None) -> int:
+        """The user's role in the project (0: not a member)."""
+        return self.members.get(user_id, 0) if user_id is not None else 0
+
+    def tag_is_protected(self, name: str) -> bool:
+        """Whether ``name`` matches a protected-tag pattern ("Protected tags": wildcards)."""
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.protected_tags)
 
     @property
     def path(self) -> str:
@@ -258,6 +274,13 @@ def _check_body(body: str) -> None:
     if len(body) > NOTE_MAX_CHARS:
         raise ApiError(400, {"message": {"note": [
             f"is too long (maximum is {NOTE_MAX_CHARS} characters)"]}})
+
+
+def _check_description(description: str) -> None:
+    """GitLab's validation of a release description (at most 1,000,000 characters)."""
+    if len(description) > DESCRIPTION_MAX_CHARS:
+        raise ApiError(400, {"message": {"description": [
+            f"is too long (maximum is {DESCRIPTION_MAX_CHARS} characters)"]}})
 
 
 def _fake_sha(*parts: str) -> str:
@@ -396,6 +419,11 @@ class State:
                           created_at=self.clock())
         self.projects[project.id] = project
         return project
+
+    @_locked
+    def add_member(self, project: Project, user: User, access_level: int) -> None:
+        """Make ``user`` a member of ``project`` with this role (10 Guest ... 50 Owner)."""
+        project.members[user.id] = access_level
 
     @_locked
     def project(self, ident: int | str) -> Project:
@@ -614,9 +642,11 @@ class State:
 
     @_locked
     def delete_note(self, mr: MergeRequest, note_id: int | str, *, editor: User) -> None:
-        """Delete a note; only its author may (the stand-in does not model maintainers)."""
+        """Delete a note: its author, or a Maintainer ("Notes API": Delete a note)."""
         note = self.note(mr, note_id)
-        if note.system or note.author_id != editor.id:
+        project = self.project(mr.project_id)
+        if note.system or (note.author_id != editor.id
+                           and project.access_level(editor.id) < MAINTAINER):
             raise ApiError(403, {"message": "403 Forbidden"})
         del self._notes[note.id]
 
@@ -663,6 +693,11 @@ class State:
             raise ApiError(400, {"message": "Tag name invalid"})
         if self.find_tag(project, name) is not None:
             raise ApiError(400, {"message": f"Tag {name} already exists"})
+        if user is not None and project.tag_is_protected(name) and \
+                project.access_level(user.id) < PROTECTED_TAG_CREATE:
+            # "Protected tags": only the roles allowed to create may create a matching tag
+            raise ApiError(403, {"message": "You are not allowed to create this tag as it is "
+                                            "protected."})
         sha = self.resolve_ref(project, ref)
         if sha is None:
             raise ApiError(400, {"message": "Target " + ref + " is invalid"})
@@ -719,8 +754,14 @@ class State:
                     tag_message: str | None = None, milestones: Iterable[str] = (),
                     released_at: datetime | None = None) -> Release:
         """Create a release; creates the tag from ``ref`` where it does not exist yet."""
+        if project.tag_is_protected(tag_name) and \
+                project.access_level(author.id) < PROTECTED_TAG_CREATE:
+            # "Releases", Release permissions: a release of a protected tag needs the
+            # right to create that tag; checked before existence, as GitLab authorizes first
+            raise ApiError(403, {"message": "403 Forbidden"})
         if self.find_release(project, tag_name) is not None:
             raise ApiError(409, {"message": "Release already exists"})
+        _check_description(description)
         missing = list(milestones)
         if missing:
             raise ApiError(400, {"message": "Milestone(s) not found: " + ", ".join(missing)})
@@ -745,6 +786,8 @@ class State:
         missing = list(milestones)
         if missing:
             raise ApiError(400, {"message": "Milestone(s) not found: " + ", ".join(missing)})
+        if description is not None:
+            _check_description(description)
         if name is not None:
             release.name = name
         if description is not None:
