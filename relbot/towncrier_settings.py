@@ -14,10 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relbot.config import did_you_mean, read_toml, rel
+from relbot.config import did_you_mean, read_toml, read_toml_in, rel
 from relbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from relbot.tree import Tree
 
 # towncrier._builder.find_fragments ignores these names (case-insensitively).
 TOWNCRIER_IGNORED = (".gitignore", ".gitkeep", ".keep", "readme", "readme.md", "readme.rst")
@@ -63,10 +66,14 @@ class TowncrierSettings:
         return [(name, top / path if path else top) for name, path in self.sections]
 
 
-def load_towncrier_settings(config_file: Path, root: Path) -> TowncrierSettings:
-    """Read the discovery-relevant part of ``config_file`` (towncrier.toml or pyproject)."""
+def load_towncrier_settings(config_file: Path, root: Path,
+                            tree: Tree | None = None) -> TowncrierSettings:
+    """Read the discovery-relevant part of ``config_file`` (towncrier.toml or pyproject).
+
+    ``tree`` is where it is read (default: the work tree; ``mr check``: the base commit).
+    """
     where = rel(config_file, root)
-    data = read_toml(config_file)
+    data = read_toml(config_file) if tree is None else read_toml_in(tree, where)
     table = data.get("tool", {}).get("towncrier")
     if table is None:
         raise ConfigError(f"{where} has no [tool.towncrier] table: relbot needs the "

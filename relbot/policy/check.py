@@ -53,7 +53,8 @@ def check_policies(project: Project, base: str | None = None,
     component = project.component
     if not component.policies:
         return []
-    policies = load.component_policies(project.root, component, project.config.source_name)
+    policies = load.component_policies(project.root, component, project.config.source_name,
+                                       project.steering)
     findings: list[Finding] = []
     now = _declared(policies, WorkTree(project.root), findings, require=True)
     for policy in policies:
@@ -268,21 +269,22 @@ def _mention(name: str) -> re.Pattern[str]:
 
 
 def _policy_at(policy: Policy, git: GitRepo, base: str) -> Policy | None:
-    """The policy as it was at ``base``, or ``None`` where there was none (or a broken one)."""
+    """The policy as it was at ``base``, or ``None`` where there was none.
+
+    A policy file that exists at ``base`` but cannot be read there raises
+    PolicyError: a broken old policy is not "no policy", which would skip the
+    check of what the change drops.
+    """
+    from relbot.tree import GitTree
+
     relpath = policy.relpath or f"{files.POLICY_DIR}/{policy.name}.toml"
     named = relpath == f"{files.POLICY_DIR}/{policy.name}.toml"
-    try:
-        if git.ok("cat-file", "-e", f"{base}:{relpath}"):
-            size = int(git.run("cat-file", "-s", f"{base}:{relpath}"))
-            label = f"{relpath} at {base}"
-            files.check_size(label, size)
-            data = git.run("show", f"{base}:{relpath}", strip=False).encode("utf-8")
-            return load.load_file(files.PolicyFile(policy.name, label, relpath, data))
-        if not named:
-            return None
-        if policy.relpath is None:
-            return policy
-        shipped = files.shipped_file(policy.name)
-        return None if shipped is None else load.load_file(shipped)
-    except PolicyError:
+    with GitTree(git.root, base) as tree:
+        if tree.kind(relpath) is not None:
+            return load.load_file(files.find(relpath, git.root, "", tree))
+    if not named:
         return None
+    if policy.relpath is None:
+        return policy
+    shipped = files.shipped_file(policy.name)
+    return None if shipped is None else load.load_file(shipped)

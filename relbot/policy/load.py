@@ -37,6 +37,7 @@ from relbot.policy.model import (
 
 if TYPE_CHECKING:
     from relbot.config import Component
+    from relbot.tree import Tree
 
 KINDS = ("support-window", "upgrade-graph")
 _SPECIFIER_HINT = "a version specifier such as ==1.25.* or >=24.03"
@@ -77,17 +78,18 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
     return _graph(data, common)
 
 
-def load(entry: str, root: Path, where: str = "") -> Policy:
+def load(entry: str, root: Path, where: str = "", tree: Tree | None = None) -> Policy:
     """The policy a ``policies`` entry or a subject name means."""
-    return load_file(files.find(entry, root, where))
+    return load_file(files.find(entry, root, where, tree))
 
 
-def component_policies(root: Path, component: Component, config_label: str) -> list[Policy]:
+def component_policies(root: Path, component: Component, config_label: str,
+                       tree: Tree | None = None) -> list[Policy]:
     """The component's policies, with the probes its configuration adds to them."""
     label = f"{config_label}: component {component.name!r}"
     policies: list[Policy] = []
     for index, entry in enumerate(component.policies):
-        policy = load(entry, root, f"{label}: policies[{index}]")
+        policy = load(entry, root, f"{label}: policies[{index}]", tree)
         if any(p.name == policy.name for p in policies):
             raise PolicyError(f"{label}: policies[{index}] names the policy {policy.name!r} "
                               "a second time.")
