@@ -299,7 +299,7 @@ def _sandboxed_render(template: str, *args: Any, **kwargs: Any) -> str:
     import jinja2
     from towncrier import _builder
 
-    _builder.Template = _sandboxed_template_class()  # type: ignore[attr-defined,misc]
+    _builder.Template = _sandboxed_template_class()
     try:
         return str(_builder.render_fragments(template, *args, **kwargs))
     except jinja2.exceptions.SecurityError as exc:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from relbot.config import Component, Config, load_config
 from relbot.fragments import FragmentSet, scan
-from relbot.tree import Tree, WorkTree
 from relbot.towncrier_settings import (
     TowncrierSettings,
     check_type_names,
     load_towncrier_settings,
 )
+from relbot.tree import Tree, WorkTree
 from relbot.versions import Version, current_version, next_version
 
 if TYPE_CHECKING:

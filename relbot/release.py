@@ -561,16 +561,17 @@ def tag_message(plan: ReleasePlan, project: Project) -> str:
 
 
 def _make_commit(plan: ReleasePlan, project: Project, git: GitRepo) -> str:
-    from relbot.notes import write_changelog
+    from relbot.notes import changelog_at, write_changelog
 
     component = project.component
     settings = project.settings
     changelog = settings.base_directory / settings.filename
+    existing = changelog_at(git, plan.base, settings, project.root)  # the commit's blob, no link
     with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
         scratch = Path(tmp) / settings.filename
         scratch.parent.mkdir(parents=True, exist_ok=True)
-        if changelog.exists():
-            scratch.write_bytes(changelog.read_bytes())
+        if existing is not None:
+            scratch.write_bytes(existing)
         write_changelog(component, settings, plan.notes, Path(tmp))
         new_changelog = scratch.read_bytes()
     writes = {rel(changelog, project.root): new_changelog}

@@ -25,7 +25,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from relbot.errors import RelbotError
 
@@ -42,7 +42,7 @@ class Refused(RelbotError):
     ``unreadable``, ``not-utf8``, ``bad-toml``.
     """
 
-    _TEXT = {
+    _TEXT: ClassVar[dict[str, str]] = {
         "symlink": "is a symbolic link; relbot never reads through links",
         "not-a-file": "is not a regular file",
         "missing": "does not exist",
@@ -433,7 +433,8 @@ class GitTree(Tree):
                                            stderr=subprocess.DEVNULL)
         stdin: IO[bytes] | None = self._batch.stdin
         stdout: IO[bytes] | None = self._batch.stdout
-        assert stdin is not None and stdout is not None
+        if stdin is None or stdout is None:
+            raise Refused("unreadable", detail="git cat-file --batch did not start")
         stdin.write(oid.encode() + b"\n")
         stdin.flush()
         header = stdout.readline().split()
@@ -471,7 +472,7 @@ def write_output(path: Path, data: bytes, root: Path | None = None) -> None:
     """
     import tempfile
 
-    target = Path(os.path.abspath(path))
+    target = Path.cwd() / path if not Path(path).is_absolute() else Path(path)
     parent = target.parent
     if root is not None:
         top = root.resolve()
@@ -480,15 +481,16 @@ def write_output(path: Path, data: bytes, root: Path | None = None) -> None:
                           detail="lies in a directory that links out of the repository")
     if not parent.is_dir():
         raise Refused("unreadable", path=str(path), detail="has no directory to be written to")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)  # replaces a link itself, never its target
+        tmp.chmod(0o644)
+        tmp.replace(target)  # replaces a link itself, never its target
     except OSError as exc:
         with _suppress():
-            os.unlink(tmp)
+            tmp.unlink()
         raise Refused("unreadable", path=str(path),
                       detail=f"cannot be written: {exc.strerror}") from None
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from relbot.config import did_you_mean
-from relbot.errors import PolicyError, UsageError
+from relbot.errors import UsageError
 from relbot.findings import Finding
 from relbot.policy import files, graph, load, window
 from relbot.policy.model import (
