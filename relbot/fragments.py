@@ -25,7 +25,8 @@ from relbot.safe_files import Refused, read_bounded
 from relbot.towncrier_settings import TowncrierSettings
 
 if TYPE_CHECKING:
-    from relbot.git import GitRepo, TreeEntry
+    from relbot.git import GitRepo
+    from relbot.tree import Tree
 
 PLACEHOLDER = "x"
 _SYMLINK = "is a symbolic link; relbot never reads through links, commit the text itself"
@@ -149,8 +150,13 @@ def scan(
     top = settings.directory if directory is None else directory
     fragments: list[Fragment] = []
     findings: list[Finding] = []
+    revision = None
+    if tree is not None:
+        from relbot.tree import GitTree
+
+        revision = GitTree(tree[0].root, tree[1])  # one ls-tree, one cat-file --batch
     for section, section_dir in settings.section_directories(top):
-        if tree is None:
+        if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
                 findings.append(Finding(rel(section_dir, root), "outside-repository",
                                         "the fragments directory is a link or lies outside "
@@ -158,9 +164,11 @@ def scan(
                 continue
             entries = _work_tree_entries(section_dir)
         else:
-            entries = _tree_entries(tree[0], tree[1], rel(section_dir, root))
+            entries = _tree_entries(revision, rel(section_dir, root))
         _scan_entries(settings, component, root, section, section_dir, entries, fragments,
                       findings)
+    if revision is not None:
+        revision.close()
     return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
 
 
@@ -203,20 +211,30 @@ def _read_listed(entry: os.DirEntry[str], limit: int) -> str:
     return _read(entry.path, limit, looked_at=True)
 
 
-def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
-    def loader(entry: TreeEntry) -> Callable[[int], str]:
+def _tree_entries(revision: Tree, directory: str) -> list[_Entry]:
+    """The entries of a directory of a git revision, read through ``relbot.tree``."""
+    from relbot.tree import Refused
+
+    prefix = "" if directory in ("", ".") else directory.rstrip("/")
+
+    def loader(name: str) -> Callable[[int], str]:
         def load(limit: int) -> str:
-            if entry.is_symlink:
-                raise UnsafeFragment(_SYMLINK, "symlink")
-            if not entry.is_regular:
-                raise UnsafeFragment("is not a regular file", "not-a-file")
-            if entry.size > limit:
-                raise UnsafeFragment(_too_large(entry.size, limit), "too-large")
-            return decode(git.read_blob(entry.oid), limit)
+            try:
+                data = revision.read_bytes(f"{prefix}/{name}" if prefix else name, limit)
+            except Refused as refused:
+                if refused.rule == "symlink":
+                    raise UnsafeFragment(_SYMLINK, "symlink") from None
+                if refused.rule == "too-large":
+                    raise UnsafeFragment(_too_large(refused.size or limit + 1, limit),
+                                         "too-large") from None
+                if refused.rule == "not-a-file":
+                    raise UnsafeFragment("is not a regular file", "not-a-file") from None
+                raise UnsafeFragment(f"cannot be read: {refused.reason}", "unreadable") \
+                    from None
+            return decode(data, limit)
         return load
 
-    return [_Entry(e.name, e.kind == "tree", loader(e))
-            for e in sorted(git.ls_tree(rev, directory), key=lambda e: e.name)]
+    return [_Entry(e.name, e.kind == "dir", loader(e.name)) for e in revision.entries(prefix)]
 
 
 def _scan_entries(

@@ -586,3 +586,61 @@ def test_mr_check_runs_without_python_gitlab_and_the_work_tree_config_unread(
     result = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
                             text=True, check=False)
     assert "EXIT 0" in result.stdout, result.stdout + result.stderr
+
+
+@hostile
+@pytest.mark.parametrize("bomb", [
+    "bomb = " + "[" * 5000 + "]" * 5000 + "\n",
+    "x." + ".".join(["a"] * 3000) + " = 1\n",
+])
+def test_nested_policy_file_is_one_sentence(tmp_path: Path, bomb: str) -> None:
+    """A policy file built to exhaust the parser's recursion: exit 2, one sentence."""
+    (tmp_path / "relbot.toml").write_text('[[component]]\nname = "k"\n'
+                                          'policies = ["policies/bomb.toml"]\n')
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "changes"\n')
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "bomb.toml").write_text('kind = "support-window"\n' + bomb)
+    result = run(["policy", "check"], tmp_path)
+    assert result.code == 2, result.out + result.err
+    assert result.err == ("relbot: policies/bomb.toml nests tables or arrays too deeply "
+                          "(at most 32).\n")
+
+
+@pytest.mark.reliability("Hostile fragments")
+@pytest.mark.parametrize(("name", "text"), [
+    ("data.json", '{"a": ' + "[" * 100000 + "]" * 100000 + "}\n"),
+    ("data.yaml", "a: " + "[" * 100000 + "]" * 100000 + "\n"),
+])
+def test_nested_probed_file_is_a_finding(tmp_path: Path, name: str, text: str) -> None:
+    """A probed file (data from the MR) nested to exhaust recursion: a finding, no crash."""
+    (tmp_path / "relbot.toml").write_text(
+        '[[component]]\nname = "k"\npolicies = ["kubernetes"]\n'
+        f'probes = [{{ policy = "kubernetes", file = "{name}", key = "a" }}]\n')
+    (tmp_path / "towncrier.toml").write_text('[tool.towncrier]\ndirectory = "changes"\n')
+    (tmp_path / name).write_text(text)
+    result = run(["policy", "check"], tmp_path)
+    assert result.code == 1, result.out + result.err
+    assert f"{name}: nests its {name[-4:].upper()} too deeply to read" in result.out
+
+
+@hostile
+def test_policy_title_cannot_inject_the_start_marker_through_a_cut(yaook_repo: Repo) -> None:
+    """A policy title carrying the marker: the released changelog still has exactly one."""
+    from tests.conftest import PROJECT
+
+    shipped = (PROJECT / "policies" / "kubernetes.toml").read_text()
+    marker = ".. towncrier release notes start"
+    hostile_title = 'title = "Kubernetes\\n' + marker + '\\nInjected"'
+    assert 'title = "Kubernetes"' in shipped
+    yaook_repo.write("policies/kubernetes.toml",
+                     shipped.replace('title = "Kubernetes"', hostile_title, 1))
+    config = (yaook_repo.path / "relbot.toml").read_text().replace(
+        "policies = []", 'policies = ["kubernetes"]\nnotes_supported_versions = true')
+    yaook_repo.write("relbot.toml", config)
+    yaook_repo.write(f"{FRAGMENTS}/1.feature", "Thing.\n")
+    yaook_repo.commit_all("Hostile policy title")
+    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], yaook_repo.path)
+    assert result.code == 0, result.out + result.err
+    changelog = (yaook_repo.path / "CHANGELOG.rst").read_text()
+    assert "Kubernetes" in changelog and "Injected" in changelog
+    assert changelog.count(marker) == 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +33,7 @@ from relbot.policy.model import (
     WindowEntry,
     parse_version,
 )
+from relbot.tree import Refused, parse_toml
 
 if TYPE_CHECKING:
     from relbot.config import Component
@@ -51,9 +51,9 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
     except UnicodeDecodeError:
         raise PolicyError(f"{where} is not UTF-8 text.") from None
     try:
-        data = _plain(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{where} is not valid TOML: {exc}.") from None
+        data = _plain(parse_toml(text, where))
+    except Refused as refused:  # invalid TOML, or nested deeper than relbot reads
+        raise PolicyError(str(refused)) from None
     kind = data.get("kind")
     if kind not in KINDS:
         if kind is None:

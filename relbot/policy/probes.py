@@ -111,6 +111,9 @@ def _parse(fmt: str, text: str) -> Any:
         return json.loads(text, parse_float=str)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise Unreadable("probe-unreadable", f"is not valid {fmt.upper()}: {exc}") from None
+    except RecursionError:  # a nesting bomb in a probed file (data from the MR)
+        raise Unreadable("probe-unreadable", f"nests its {fmt.upper()} too deeply to "
+                                             "read") from None
 
 
 def _walk(data: Any, parts: list[str], concrete: list[str | int]) -> Iterator[
@@ -209,6 +212,8 @@ def _yaml_values(probe: Probe, policy: str, path: str, text: str,
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise Unreadable("probe-unreadable", f"is not valid YAML: {exc}") from None
+    except RecursionError:  # a nesting bomb in a probed file (data from the MR)
+        raise Unreadable("probe-unreadable", "nests its YAML too deeply to read") from None
     for number, document in enumerate(documents):
         if document is None:
             continue

@@ -58,7 +58,9 @@ def supported_versions_section(project: Project, fmt: str) -> str:
                                        project.config.source_name)
     if not policies:
         return ""
-    items = [f"{p.title}: {_supported(p)}" for p in policies]
+    from relbot.untrusted import one_line
+
+    items = [one_line(f"{p.title}: {_supported(p)}") for p in policies]  # titles are untrusted
     title = "Supported versions"
     if fmt == "md":
         return f"### {title}\n\n" + "".join(f"- {item}\n" for item in items)
