@@ -186,7 +186,7 @@ def find_config_file(root: Path, tree: Tree | None = None) -> Path:
         return root / CONFIG_FILE
     if tree.is_file(PYPROJECT) and "relbot" in _read(tree, PYPROJECT).get("tool", {}):
         return root / PYPROJECT
-    where = root if tree.label == "the work tree" else f"{root} ({tree.label})"
+    where = f"{root} ({tree.label})" if tree.is_revision else root
     raise ConfigError(
         f"no relbot configuration in {where}: create {CONFIG_FILE} "
         "(`relbot init --preset NAME` writes one) or add [tool.relbot] to pyproject.toml."

@@ -446,13 +446,14 @@ def _numbers(project: Project, mr: MergeRequest,
 
 
 def fix_fragments(projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
-                  token: Token | None = None) -> FixResult:
+                  token: Token | None = None, server_url: str | None = None) -> FixResult:
     """``mr check --fix``: rename this MR's non-numeric fragment numbers to its IID.
 
     Commits the renames on the MR's own head (in a merged-results pipeline:
     ``CI_MERGE_REQUEST_SOURCE_BRANCH_SHA``, never the temporary merge commit)
     and pushes that commit to the source branch, with ``token`` in an HTTP
-    header. Never for a fork.
+    header, and only when the source project lies on ``server_url`` (the GitLab
+    the job runs on). Never for a fork.
     """
     changed = changed_files(git, mr.base, mr.head)
     orphan = {id(p): p.settings.orphan_prefix for p in projects}
@@ -483,7 +484,7 @@ def fix_fragments(projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
         commit = git.rev("HEAD") or "HEAD"
     else:
         commit = _commit_renames(git, mr.head, renames, f"{message}\n\n{body}\n")
-    remote, env = push_target(mr, token)
+    remote, env = push_target(mr, token, server_url)
     push = git.push_atomic([f"{commit}:refs/heads/{branch}"], remote=remote, env=env)
     if not push.ok:
         reason = push.message.splitlines()[-1] if push.message else "refused"
@@ -526,14 +527,23 @@ def renumbered(path: Path, project: Project, iid: int,
     return ".".join([str(iid), parts[index], *([str(counter)] if counter else []), *rest])
 
 
-def push_target(mr: MergeRequest, token: Token | None) -> tuple[str, dict[str, str]]:
+def push_target(mr: MergeRequest, token: Token | None,
+                server_url: str | None = None) -> tuple[str, dict[str, str]]:
     """Where --fix pushes: the MR's source project with the MR token, else origin.
 
     The token travels in an HTTP header set through git's environment
-    (``relbot.forge.credentials.git_auth_env``), never in a URL or command line.
+    (``relbot.forge.credentials.git_auth_env``), never in a URL or command line,
+    and only to the host of ``server_url`` (``CI_SERVER_URL``).
     """
+    from urllib.parse import urlsplit
+
     from relbot.forge.credentials import git_auth_env
 
     if not mr.source_project_url or token is None:
         return "origin", {}
+    source, server = urlsplit(mr.source_project_url), urlsplit(server_url or "")
+    if (source.scheme, source.netloc) != (server.scheme, server.netloc):
+        raise UsageError("--fix sends the token only to the GitLab this job runs on, and "
+                         "CI_MERGE_REQUEST_SOURCE_PROJECT_URL lies elsewhere; nothing was "
+                         "pushed.")
     return f"{mr.source_project_url}.git", git_auth_env(token)

@@ -47,7 +47,7 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
         names = [component] if component else [c.name for c in config.components]
         projects = [Project(git.root, name, config, steering=trusted) for name in names]
         token = resolve_token(ci.environ, "mr", token_variable(config))
-        fixed = fix_fragments(projects, mr, git, token) if fix else None
+        fixed = fix_fragments(projects, mr, git, token, ci.server_url) if fix else None
         report = check_mr(config, projects, mr, git, fixed=fixed)
     if junit is not None:  # written only now, with the real verdict
         from relbot.junit import write_junit

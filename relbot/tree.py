@@ -157,6 +157,7 @@ class Tree:
 
     root: Path
     label: str
+    is_revision: bool = False  # a git revision rather than the files on disk
 
     # Subclasses provide these three.
     def kind(self, relpath: str) -> str | None:
@@ -361,6 +362,7 @@ class GitTree(Tree):
         self.root = root.resolve()
         self.rev = rev
         self.label = f"commit {rev[:12]}"
+        self.is_revision = True
         self._listing: dict[str, tuple[str, str, int]] | None = None
         self._children: dict[str, list[Entry]] = {}
         self._batch: subprocess.Popen[bytes] | None = None

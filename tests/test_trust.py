@@ -84,6 +84,7 @@ def test_mr_retargeting_gitlab_url_and_token_env_sends_nothing_elsewhere(
     token = cast(gitlab_standin).bot_token
     everything = result.out + result.err + _comment_bodies(job)
     assert secret not in everything and token not in everything
+    assert "DEPLOY_KEY" not in everything and url not in everything
     assert result.code == 0, everything
     assert len(job.relbot_threads()) == 1  # the comment went to the job's own GitLab
     assert "takes effect after merge" in result.out
@@ -644,3 +645,20 @@ def test_policy_title_cannot_inject_the_start_marker_through_a_cut(yaook_repo: R
     changelog = (yaook_repo.path / "CHANGELOG.rst").read_text()
     assert "Kubernetes" in changelog and "Injected" in changelog
     assert changelog.count(marker) == 1
+
+
+@secrets_case
+def test_fix_never_sends_the_token_to_another_host() -> None:
+    """The --fix push carries the token only to CI_SERVER_URL's host."""
+    from relbot.errors import UsageError
+    from relbot.forge.credentials import Token
+    from relbot.mr import MergeRequest, push_target
+
+    token = Token("RELBOT_MR_TOKEN", "mr-token-value")
+    mr = MergeRequest(5, "base", source_project_url="https://gitlab.example/group/app")
+    remote, env = push_target(mr, token, "https://gitlab.example")
+    assert remote == "https://gitlab.example/group/app.git"
+    assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
+    with pytest.raises(UsageError, match="only to the GitLab this job runs on"):
+        push_target(mr, token, "https://other.example")
+    assert push_target(mr, None, "https://gitlab.example") == ("origin", {})

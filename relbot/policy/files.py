@@ -53,7 +53,7 @@ def find(entry: str, root: Path, where: str = "", tree: Tree | None = None) -> P
     passes the MR's base commit, so that the MR's own policy files never steer it.
     """
     prefix = f"{where}: " if where else ""
-    if tree is not None and tree.label != "the work tree":
+    if tree is not None and tree.is_revision:
         return _find_in_tree(entry, tree, prefix)
     if is_path(entry):
         return read_repository_file(root, entry, prefix)
