@@ -325,12 +325,11 @@ def _number_problem(issue: str, settings: TowncrierSettings) -> str | None:
     return None
 
 
-class UnsafeFragment(FragmentError):
+class UnsafeFragment(Refused, FragmentError):
     """A fragment file that relbot refuses to read, and the lint rule it breaks."""
 
     def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
+        super().__init__(rule, message=message)
 
 
 def read_text(path: str | os.PathLike[str], limit: int) -> str:
@@ -341,7 +340,7 @@ def read_text(path: str | os.PathLike[str], limit: int) -> str:
 def _read(path: str | os.PathLike[str], limit: int, *, looked_at: bool = False) -> str:
     """:func:`relbot.safe_files.read_bounded`, its refusals worded as lint findings."""
     try:
-        return decode(read_bounded(path, limit, looked_at=looked_at), limit)
+        data = read_bounded(path, limit, looked_at=looked_at)
     except Refused as refused:
         if refused.rule == "symlink":
             message = _SYMLINK
@@ -352,6 +351,7 @@ def _read(path: str | os.PathLike[str], limit: int, *, looked_at: bool = False) 
         else:
             message = f"cannot be read: {refused.detail}"
         raise UnsafeFragment(message, refused.rule) from None
+    return decode(data, limit)
 
 
 def _too_large(size: int, limit: int) -> str:

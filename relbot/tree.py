@@ -50,28 +50,23 @@ class Refused(RelbotError):
     }
 
     def __init__(self, rule: str, *, path: str = "", size: int | None = None,
-                 detail: str = "") -> None:
+                 detail: str = "", message: str | None = None) -> None:
         self.rule = rule
         self.path = path
         self.size = size
         self.detail = detail
-        super().__init__(self._sentence())
+        self.reason = self._reason()  # completes "FILE ..."
+        if message is None:
+            message = f"{path} {self.reason}." if path else self.reason
+        super().__init__(message)
 
-    def _sentence(self) -> str:
+    def _reason(self) -> str:
         if self.rule == "too-large":
-            what = f"is {self.size} bytes, more than relbot reads" if self.size else \
+            return f"is {self.size} bytes, more than relbot reads" if self.size else \
                 "is larger than relbot reads"
-        elif self.rule in self._TEXT:
-            what = self._TEXT[self.rule]
-        else:
-            what = self.detail or self.rule
-        return f"{self.path} {what}." if self.path else what
-
-    @property
-    def reason(self) -> str:
-        """The refusal without the path, to complete "FILE ..."."""
-        return self._sentence().removeprefix(f"{self.path} ").rstrip(".") if self.path else \
-            self._sentence()
+        if self.rule in self._TEXT:
+            return self._TEXT[self.rule]
+        return self.detail or self.rule
 
 
 # -- reading one file of the work tree --------------------------------------------------

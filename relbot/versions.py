@@ -40,13 +40,15 @@ def read_version_file(component: Component, root: Path) -> Version:
     if component.version_file is None:
         raise ConfigError(f"component {component.name!r} has no version_file.")
     where = rel(component.version_file, root)
-    try:
-        raw = component.version_file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"version file {where} cannot be read: {exc.strerror}.") from None
-    if len(raw) > 1024:
-        raise VersionError(f"version file {where} should hold only a version, but it is "
-                           f"{len(raw)} bytes long.")
+    from relbot.tree import Refused, read_bounded
+
+    try:  # the one safe reader: no link, no FIFO, bounded
+        raw = read_bounded(component.version_file, 1024)
+    except Refused as refused:
+        if refused.rule == "too-large":
+            raise VersionError(f"version file {where} should hold only a version, but it is "
+                               f"{refused.size} bytes long.") from None
+        raise ConfigError(f"version file {where} cannot be read: {refused.reason}.") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -662,3 +662,4 @@ def test_fix_never_sends_the_token_to_another_host() -> None:
     with pytest.raises(UsageError, match="only to the GitLab this job runs on"):
         push_target(mr, token, "https://other.example")
     assert push_target(mr, None, "https://gitlab.example") == ("origin", {})
+

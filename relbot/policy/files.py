@@ -119,14 +119,14 @@ def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFi
     return PolicyFile(path.stem, label, label, data)
 
 
-class NotReadable(Exception):
+class NotReadable(Refused):
     """A file relbot will not or cannot read: ``reason`` completes "FILE ...", and
     ``size`` is set when the file is too large (callers word that themselves)."""
 
     def __init__(self, reason: str, size: int | None = None) -> None:
-        super().__init__(reason)
+        super().__init__("too-large" if size is not None else "unreadable", size=size,
+                         message=reason)
         self.reason = reason
-        self.size = size
 
 
 def read_regular(path: Path, limit: int, what: str) -> bytes:

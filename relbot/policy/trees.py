@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from relbot.tree import Refused
+
 if TYPE_CHECKING:
     from relbot.git import GitRepo
     from relbot.tree import Tree as Files
@@ -21,13 +23,11 @@ if TYPE_CHECKING:
 MAX_PROBED_BYTES = 1024 * 1024
 
 
-class Unreadable(Exception):
+class Unreadable(Refused):
     """A probed file that relbot will not or cannot read, and the finding's rule."""
 
     def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
+        super().__init__(rule, message=message)
 
 
 class Tree(Protocol):
