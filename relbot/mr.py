@@ -82,11 +82,9 @@ class MergeRequest:
                              "CI_MERGE_REQUEST_DIFF_BASE_SHA is not set (or pass --base).")
         head = "HEAD"
         if ci.merged_result:
-            if not ci.mr_source_branch_sha:
-                raise UsageError(f"this is a {ci.mr_event_type} pipeline, but "
-                                 "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA (the MR's own head) is "
-                                 "not set.")
-            head = ci.mr_source_branch_sha
+            # The job runs on GitLab's temporary merge commit; the MR's own head is its
+            # second parent, which GitLab also names in CI_MERGE_REQUEST_SOURCE_BRANCH_SHA.
+            head = ci.mr_source_branch_sha or "HEAD^2"
         return cls(
             iid=int(raw_iid), base=base_sha,
             project_id=ci.mr_project_id, source_project_id=ci.mr_source_project_id,

@@ -375,20 +375,20 @@ class GitTree(Tree):
     def _entries_map(self) -> dict[str, tuple[str, str, int]]:
         """path -> (kind, oid, size) of the whole revision, from one ``git ls-tree``."""
         if self._listing is None:
-            out = self._git("ls-tree", "-r", "-t", "-z", "--long", "--full-tree", self.rev)
+            # No --long: sizes would cost a lookup of every blob; cat-file's header says it.
+            out = self._git("ls-tree", "-r", "-t", "-z", "--full-tree", self.rev)
             listing: dict[str, tuple[str, str, int]] = {}
             children: dict[str, list[Entry]] = {}
             for record in out.split(b"\0"):
                 if not record:
                     continue
                 meta, _, raw_path = record.partition(b"\t")
-                mode, _kind_name, oid, size = meta.decode().split()
+                mode, _kind_name, oid = meta.decode().split()
                 path = raw_path.decode("utf-8", "surrogateescape")
                 kind = _GIT_KINDS.get(mode, "other")
-                length = int(size) if size.isdigit() else 0
-                listing[path] = (kind, oid, length)
+                listing[path] = (kind, oid, 0)
                 parent, _, name = path.rpartition("/")
-                children.setdefault(parent, []).append(Entry(name, kind, length))
+                children.setdefault(parent, []).append(Entry(name, kind))
             self._listing = listing
             self._children = {k: sorted(v, key=lambda e: e.name) for k, v in children.items()}
         return self._listing
@@ -409,21 +409,19 @@ class GitTree(Tree):
         entry = self._entries_map().get(relpath)
         if entry is None:
             raise Refused("missing")
-        kind, oid, size = entry
+        kind, oid, _ = entry
         if kind == "link":
             raise Refused("symlink")
         if kind != "file":
             raise Refused("not-a-file")
-        if size > limit:
-            raise Refused("too-large", size=size)
-        return self._blob(oid)
+        return self._blob(oid, limit)
 
-    def read_many(self, relpaths: Iterable[str], limit: int) -> dict[str, bytes | Refused]:
-        """Several files through the one ``cat-file --batch`` process."""
-        return super().read_many(relpaths, limit)
+    def _blob(self, oid: str, limit: int) -> bytes:
+        """One blob through the long-lived ``git cat-file --batch``, at most ``limit`` bytes.
 
-    def _blob(self, oid: str) -> bytes:
-        """One blob through the long-lived ``git cat-file --batch``."""
+        A larger blob is streamed past in chunks (the protocol needs it read) and
+        refused; it is never held in memory.
+        """
         if self._batch is None:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -438,6 +436,14 @@ class GitTree(Tree):
         if len(header) != 3:
             raise Refused("unreadable", detail=f"git has no object {oid[:12]}")
         size = int(header[2])
+        if size > limit:
+            left = size + 1
+            while left > 0:
+                chunk = stdout.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            raise Refused("too-large", size=size)
         data = stdout.read(size)
         stdout.read(1)  # the newline after each object
         return data

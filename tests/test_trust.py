@@ -663,3 +663,40 @@ def test_fix_never_sends_the_token_to_another_host() -> None:
         push_target(mr, token, "https://other.example")
     assert push_target(mr, None, "https://gitlab.example") == ("origin", {})
 
+
+
+def test_merged_result_without_source_sha_uses_the_merge_commits_second_parent(
+        yaook_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where GitLab leaves CI_MERGE_REQUEST_SOURCE_BRANCH_SHA empty, HEAD^2 is the MR's head."""
+    base = yaook_repo.git("rev-parse", "HEAD")
+    source = _branch(yaook_repo, "mine", {f"{FRAGMENTS}/22.feature": "Mine.\n"}, "Mine")
+    yaook_repo.git("checkout", "-q", "main")
+    yaook_repo.write(f"{FRAGMENTS}/19.fix", "Theirs.\n")
+    yaook_repo.commit_all("Another MR, merged meanwhile")
+    _merged_result(yaook_repo, source)
+    _merged_env(monkeypatch, 22, base, source, "mine")
+    monkeypatch.delenv("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+    result = run(["mr", "check", "--no-comment"], yaook_repo.path)
+    assert result.code == 0, result.out + result.err
+    assert "[ok  ] fragment present: docs/_releasenotes/22.feature\n" in result.out
+    assert "wrong-number" not in result.out
+
+
+def test_git_tree_refuses_large_blobs_and_links_and_keeps_reading(yaook_repo: Repo) -> None:
+    """A blob over the bound is refused without being held; a link is refused; the next
+    read through the same cat-file process still answers correctly."""
+    from relbot.tree import GitTree, Refused
+
+    yaook_repo.write("big.txt", "x" * 300_000)
+    yaook_repo.write("small.txt", "small\n")
+    (yaook_repo.path / "link.txt").symlink_to("small.txt")
+    rev = yaook_repo.commit_all("Big, small, link")
+    with GitTree(yaook_repo.path, rev) as tree:
+        with pytest.raises(Refused, match=r"big.txt is 300000 bytes, more than relbot reads"):
+            tree.read_bytes("big.txt", 1000)
+        with pytest.raises(Refused, match="link.txt is a symbolic link"):
+            tree.read_bytes("link.txt", 1000)
+        with pytest.raises(Refused, match="lies outside the repository"):
+            tree.read_bytes("../small.txt", 1000)
+        assert tree.read_bytes("small.txt", 1000) == b"small\n"
+        assert tree.kind("docs") == "dir" and tree.kind("nope") is None
