@@ -20,7 +20,7 @@ import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
-from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast, fragment, mr_repo
+from tests.gitlab_fixtures import FRAGMENTS, CutRepo, MrRepo, cast, fragment, mr_repo
 
 hostile = pytest.mark.reliability("Hostile configuration and policies")
 secrets_case = pytest.mark.reliability("Secrets")
@@ -692,11 +692,24 @@ def test_git_tree_refuses_large_blobs_and_links_and_keeps_reading(yaook_repo: Re
     (yaook_repo.path / "link.txt").symlink_to("small.txt")
     rev = yaook_repo.commit_all("Big, small, link")
     with GitTree(yaook_repo.path, rev) as tree:
-        with pytest.raises(Refused, match=r"big.txt is 300000 bytes, more than relbot reads"):
+        with pytest.raises(Refused, match=r"big\.txt is 300000 bytes, more than relbot reads"):
             tree.read_bytes("big.txt", 1000)
-        with pytest.raises(Refused, match="link.txt is a symbolic link"):
+        with pytest.raises(Refused, match=r"link\.txt is a symbolic link"):
             tree.read_bytes("link.txt", 1000)
         with pytest.raises(Refused, match="lies outside the repository"):
             tree.read_bytes("../small.txt", 1000)
         assert tree.read_bytes("small.txt", 1000) == b"small\n"
         assert tree.kind("docs") == "dir" and tree.kind("nope") is None
+
+
+@secrets_case
+def test_release_token_with_trailing_newline_publishes_and_never_leaks(
+        release_repo: CutRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release path strips the token too: the release is published, nothing leaks."""
+    token = cast(release_repo.standin).bot_token
+    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", token + "\n")
+    result = release_repo.cut()
+    assert token not in result.out + result.err
+    assert "internal error" not in result.err
+    assert result.code == 0, result.out + result.err
+    assert release_repo.releases() == ["v8.1.0"]

@@ -53,8 +53,9 @@ def connection_from(config: Config, env: dict[str, str] | None = None) -> Connec
     if not url:
         raise ConfigError(f"{config.source_name}: forge = \"gitlab\" needs the GitLab URL: "
                           "set gitlab_url or run in GitLab CI (CI_SERVER_URL).")
-    token = environ.get(config.gitlab_token_env) or None
-    job_token = environ.get("CI_JOB_TOKEN") or None
+    # A token pasted with a newline is stripped (requests refuses it in a header).
+    token = (environ.get(config.gitlab_token_env) or "").strip() or None
+    job_token = (environ.get("CI_JOB_TOKEN") or "").strip() or None
     register(token)
     register(job_token)
     return Connection(url.rstrip("/"), token, job_token, float(config.gitlab_timeout))
