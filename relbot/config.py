@@ -52,7 +52,9 @@ TOP_OPTIONS: tuple[Option, ...] = (
     Option("gitlab_project", "str", "GitLab project path or id for `cut`; in CI "
            "`CI_PROJECT_ID` is used when this is unset.", default=None),
     Option("gitlab_token_env", "str", "Name of the environment variable holding the "
-           "GitLab token (a project access token).", default="RELBOT_GITLAB_TOKEN"),
+           "GitLab token (a project access token). `relbot mr check` reads this key, like "
+           "all configuration, from the MR's base commit: an MR cannot name another "
+           "variable (docs/security.md).", default="RELBOT_GITLAB_TOKEN"),
     Option("gitlab_timeout", "int", "Seconds one GitLab API request may take (1 to 3600).",
            default=30, bounds=(1, 3600)),
     Option("no_changelog_label", "str", "MR label that exempts a merge request from "
