@@ -355,7 +355,9 @@ def _with_config(repo: Repo, extra_top: str = "", extra_component: str = "") -> 
     ("x." + ".".join(["a"] * 200) + " = 1\n", "", "nests tables or arrays too deeply"),
     ("gitlab_timeout = 1000000000000000000000\n", "", "gitlab_timeout is"),
     ("", "max_fragment_bytes = 9223372036854775807\n", "max_fragment_bytes is"),
-    ("", 'tag_format = "v{version.major}"\n', "tag_format 'v{version.major}' must contain"),
+    ("", 'tag_format = "v{version}-{version.major}"\n', "tag_format 'v{version}-{version"),
+    ("", 'notes_version_format = "{version}{version.__class__}"\n',
+     "notes_version_format '{version}{version.__class__}' must contain {version} and no"),
     ("", 'tag_format = "v{0}{version}"\n', "must contain {version} and no other"),
     ("", 'tag_format = "{version:>999999999}"\n', "must contain {version} and no other"),
     ("", 'commit_message = "Release {tag.__class__}"\n', "commit_message may only use"),
@@ -713,3 +715,38 @@ def test_release_token_with_trailing_newline_publishes_and_never_leaks(
     assert "internal error" not in result.err
     assert result.code == 0, result.out + result.err
     assert release_repo.releases() == ["v8.1.0"]
+
+
+@hostile
+def test_mr_cannot_bless_a_dropped_version_through_its_own_policy_file(
+        yaook_repo: Repo) -> None:
+    """The MR declares a dropped Kubernetes and marks it supported in policies/: the check
+    judges it with the target branch's policy, and the policy change waits for the merge."""
+    from tests.conftest import PROJECT
+
+    policy = (PROJECT / "policies" / "kubernetes.toml").read_text()
+    yaook_repo.write("policies/kubernetes.toml", policy)
+    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.33.1"\n')
+    import re
+
+    config = re.sub(r"^probes = \[\n.*?\n\]\n", "",
+                    (yaook_repo.path / "relbot.toml").read_text(), flags=re.M | re.S)
+    config = config.replace(
+        "policies = []", 'policies = ["kubernetes"]\nprobes = [{ policy = "kubernetes", '
+        'file = "k8s.toml", key = "kubernetes.version" }]')
+    yaook_repo.write("relbot.toml", config)
+    base = yaook_repo.commit_all("Gate on Kubernetes")
+    yaook_repo.git("checkout", "-q", "-b", "old-k8s")
+    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.23.4"\n')
+    blessed = policy.replace('versions = "==1.23.*"\nstatus = "dropped"',
+                             'versions = "==1.23.*"\nstatus = "supported"')
+    assert blessed != policy
+    yaook_repo.write("policies/kubernetes.toml", blessed)
+    yaook_repo.write(f"{FRAGMENTS}/50.change", "Back to 1.23.\n")
+    yaook_repo.commit_all("Downgrade, and bless it")
+    result = run(["mr", "check", "--no-comment", "--iid", "50", "--base", base],
+                 yaook_repo.path)
+    assert result.code == 1, result.out + result.err
+    assert "[policy-dropped]" in result.out
+    assert "policies/kubernetes.toml: changed by this MR and valid; the change takes effect" \
+        in result.out
