@@ -278,11 +278,32 @@ def steering_files(config: Config, projects: Sequence[Project]) -> dict[str, str
     for project in projects:
         component = project.component
         found.setdefault(rel(component.towncrier_config, project.root), component.name)
+        template = _template_path(project)
+        if template is not None:
+            found.setdefault(template, component.name)
         for entry in component.policies:
             path = entry if policy_files.is_path(entry) else \
                 f"{policy_files.POLICY_DIR}/{entry}.toml"
             found.setdefault(path, component.name)
     return found
+
+
+def _template_path(project: Project) -> str | None:
+    """The repository path of the component's towncrier template file, if it has one."""
+    import posixpath
+
+    from relbot.tree import Refused
+
+    try:
+        table = project.steering.read_toml(rel(project.component.towncrier_config,
+                                               project.root))
+    except Refused:
+        return None  # reported where the configuration is loaded
+    template = table.get("tool", {}).get("towncrier", {}).get("template")
+    if not isinstance(template, str) or re.fullmatch(r"[-\w.]+:[-\w.]+", template):
+        return None
+    base = rel(project.settings.base_directory, project.root)
+    return posixpath.normpath(posixpath.join("" if base == "." else base, template))
 
 
 def steering_changes(config: Config, projects: Sequence[Project], git: GitRepo, head: str,

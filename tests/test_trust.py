@@ -750,3 +750,27 @@ def test_mr_cannot_bless_a_dropped_version_through_its_own_policy_file(
     assert "[policy-dropped]" in result.out
     assert "policies/kubernetes.toml: changed by this MR and valid; the change takes effect" \
         in result.out
+
+
+@hostile
+def test_an_edit_of_the_target_template_is_reported_not_used(yaook_repo: Repo) -> None:
+    """The target branch has a template; the MR edits it: the check renders the old one."""
+    towncrier = (yaook_repo.path / "towncrier.toml").read_text().replace(
+        "[tool.towncrier]", '[tool.towncrier]\ntemplate = "changelog_template.md"', 1).replace(
+        'filename = "CHANGELOG.rst"', 'filename = "CHANGELOG.md"')
+    yaook_repo.write("towncrier.toml", towncrier)
+    yaook_repo.write("changelog_template.md", "TARGET-TEMPLATE {{ versiondata.version }}\n")
+    base = yaook_repo.commit_all("Own template")
+    yaook_repo.git("checkout", "-q", "-b", "tpl")
+    yaook_repo.write("changelog_template.md", "MR-TEMPLATE {{ versiondata.version }}\n")
+    yaook_repo.write(f"{FRAGMENTS}/51.feature", "Thing.\n")
+    yaook_repo.commit_all("Change the template")
+    from relbot.ci_env import CiEnv
+    from relbot.mr_command import run_mr_check
+
+    report, _ = run_mr_check(yaook_repo.path, None, fix=False, junit=None, comment=False,
+                             iid=51, base=base, ci=CiEnv())
+    assert report.ok, report.describe()
+    assert "changelog_template.md: changed by this MR and valid" in report.describe()
+    preview = report.components[0].notes_md or ""
+    assert "TARGET-TEMPLATE" in preview and "MR-TEMPLATE" not in preview
