@@ -257,6 +257,9 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     RecursionError), and dotted keys build deep tables without recursing, which
     later recursive code would trip over: both end here, in one sentence.
     """
+    if _inline_depth(text) > MAX_NESTING:  # before tomllib recurses into it
+        raise Refused("bad-toml", path=where,
+                      detail=f"nests tables or arrays too deeply (at most {MAX_NESTING})")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -269,6 +272,40 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
         raise Refused("bad-toml", path=where,
                       detail=f"nests tables or arrays too deeply (at most {MAX_NESTING})")
     return data
+
+
+def _inline_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` outside TOML strings and comments.
+
+    Counted before parsing, so that a bomb is refused the same way whatever
+    Python's recursion limit is (tomllib recurses once per level).
+    """
+    depth = deepest = 0
+    index, end = 0, len(text)
+    while index < end:
+        char = text[index]
+        if char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, index) else char
+            index += len(quote)
+            while index < end and not text.startswith(quote, index):
+                if char == '"' and text[index] == "\\":
+                    index += 1
+                elif len(quote) == 1 and text[index] == "\n":
+                    break  # an unterminated string: tomllib words that error
+                index += 1
+            index += len(quote)
+            continue
+        if char == "#":
+            newline = text.find("\n", index)
+            index = end if newline < 0 else newline
+            continue
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        index += 1
+    return deepest
 
 
 def nesting(value: object, limit: int = MAX_NESTING + 1) -> int:
