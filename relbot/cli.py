@@ -295,26 +295,75 @@ def policy() -> None:
 @policy.command("check")
 @click.option("--base", metavar="REV", help="Also check the change since REV: upgrades in "
               "allowed steps, removals announced by a fragment.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also print every declared version the probes found.")
 @relbot_command()
-def policy_check(root: Path, component_name: str | None, base: str | None) -> None:
+def policy_check(root: Path, component_name: str | None, base: str | None,
+                 verbose: bool) -> None:
     """Check declared versions against the policies.
 
     Exit 1 on errors (printed as file:line: message [rule]); warnings pass.
     """
     from relbot.errors import CheckFailed
     from relbot.findings import errors
-    from relbot.policy.check import check_policies
+    from relbot.policy.check import run_check
     from relbot.project import Project
 
     project = Project(root, component_name)
     pending = project.fragments().fragments if base is not None else ()
-    findings = check_policies(project, base, pending)
-    for finding in findings:
+    report = run_check(project, base, pending)
+    if verbose:
+        for item in report.declared:
+            click.echo(f"declared: {report.titles[item.policy]} {item.value} ({item.where()})")
+    for finding in report.findings:
         click.echo(str(finding))
-    bad = errors(findings)
+    bad = errors(list(report.findings))
     if bad:
         raise CheckFailed(f"{len(bad)} policy problem(s) in {project.component.name}.")
-    click.echo(f"policies of {project.component.name} ok.", err=True)
+    click.echo(report.summary(project.component.name), err=True)
+
+
+@policy.command("update")
+@click.argument("subjects", nargs=-1, metavar="[SUBJECT]...")
+@click.option("--from", "sources", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path, exists=True),
+              help="Read upstream's files from local copies (repeatable; a directory means "
+                   "its *.md pages) instead of downloading them.")
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Download from URL instead of the policy's [upstream] urls (repeatable).")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="The day the upstream data was taken (default: today for a download).")
+@click.option("--check", is_flag=True,
+              help="Change nothing; exit 1 with a summary when a file is behind upstream.")
+@relbot_command(component=False)
+def policy_update(root: Path, subjects: tuple[str, ...], sources: tuple[Path, ...],
+                  urls: tuple[str, ...], as_of: str | None, check: bool) -> None:
+    """Regenerate the lifecycle part of policy files from upstream data.
+
+    SUBJECT is a policy name (policies/NAME.toml) or a path; without one, every
+    policies/*.toml with a [lifecycle] or [upstream] table. Decisions, comments
+    and order are kept.
+    """
+    from relbot.errors import CheckFailed
+    from relbot.policy.update import policy_files, update
+
+    targets = policy_files(root, subjects)
+    if (sources or urls) and len(targets) > 1:
+        from relbot.errors import UsageError
+
+        raise UsageError("--from and --url name one subject's files; give one SUBJECT.")
+    behind = []
+    for target in targets:
+        result = update(target, sources=sources, urls=urls, as_of=as_of)
+        click.echo(result.summary())
+        if check:
+            if result.behind:
+                behind.append(result.label)
+        elif result.new_text != result.old_text:
+            target.write_text(result.new_text, encoding="utf-8")
+            click.echo(f"wrote {target}", err=True)
+    if behind:
+        raise CheckFailed(", ".join(behind) + " behind upstream; run `relbot policy update`.")
 
 
 @policy.command("path")
@@ -339,6 +388,8 @@ def policy_path(root: Path, subject: str, start: str, goal: str, as_json: bool) 
         click.echo(json.dumps(answer.as_json(), indent=2))
     elif answer.found:
         click.echo(answer.text())
+        for note in answer.notes:
+            click.echo(f"note: {note}.", err=True)
     if not answer.found:
         raise CheckFailed(answer.reason)
 

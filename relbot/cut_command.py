@@ -59,6 +59,10 @@ def run_cut(
 
     project = Project(root, component, config)
     forge = forge_for(project)
+    from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
+
+    for warning in policy_warnings(project, hotfix=hotfix):
+        say(f"warning: {warning}")
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())

@@ -54,7 +54,10 @@ def build_repository(base: Path) -> tuple[Path, Path]:
         "towncrier.toml": YAOOK_K8S.towncrier_toml,
         "version": "8.0.2\n",
         "CHANGELOG.rst": "Releasenotes\n============\n\n.. towncrier release notes start\n",
-        "templates/config.template.toml": '[kubernetes]\nversion = "1.30.5"\n',
+        # Tarook's Kubernetes declaration as of 2026 (the yaook-k8s preset probes it)
+        "nix/yk8s/kubernetes/default.nix": ('version = mkOption {\n  type = types.yk8s.k8s.'
+                                            'kubernetesVersions [ [1 33] [1 34] [1 35] ];\n'
+                                            '  default = "1.35.5";\n};\n'),
         "docs/_releasenotes/.gitignore": "!.gitignore\n",
         "docs/_releasenotes/hotfix/.gitignore": "!.gitignore\n",
     }

@@ -49,10 +49,32 @@ def _types(types: tuple[tuple[str, str, bool], ...]) -> str:
     )
 
 
-# One TOML line (inline tables cannot span lines), kept in `probes = [...]` rather than a
-# [[component.probes]] table so that keys appended to the component stay in the component.
-_YAOOK_K8S_PROBE = ('{ policy = "kubernetes", file = "templates/config.template.toml", '
-                    'key = "kubernetes.version", required = false },')
+# One TOML line per probe (inline tables cannot span lines), kept in `probes = [...]` rather
+# than [[component.probes]] tables so that keys appended to the component stay in it.
+# Literal strings ('...') keep the regular expressions free of TOML escapes.
+_YAOOK_K8S_PROBES = (
+    # Today (2025-): the supported minors in nix/yk8s/kubernetes/default.nix, written
+    # `kubernetesVersions [[1 33] [1 34] [1 35]]` or, earlier, `k8sVersion [ [1 31] ... ]`;
+    '{ policy = "kubernetes", file = "nix/yk8s/kubernetes/default.nix", '
+    "within = '(?:kubernetesVersions|k8sVersion)"
+    "\\s*\\[(?:\\s*\\[\\s*\\d+\\s+\\d+\\s*\\])+\\s*\\]', "
+    "pattern = '\\[\\s*(?P<major>\\d+)\\s+(?P<minor>\\d+)\\s*\\]', required = false, "
+    'description = "supported Kubernetes minors" },',
+    # ... and the default version a new cluster gets (`default = "1.35.5";`).
+    '{ policy = "kubernetes", file = "nix/yk8s/kubernetes/default.nix", '
+    "pattern = '\\bdefault\\s*=\\s*\"(?P<version>\\d+\\.\\d+\\.\\d+)\"\\s*;', required = false, "
+    'description = "default Kubernetes version" },',
+    # Before Nix: the Ansible list (up to v3, then v4 to v8) and the config template's default.
+    '{ policy = "kubernetes", file = "k8s-base/roles/k8s-config/defaults/main.yaml", '
+    'key = "supported_k8s_versions", required = false },',
+    '{ policy = "kubernetes", file = '
+    '"k8s-core/ansible/roles/config/k8s-config/defaults/main.yaml", '
+    'key = "supported_k8s_versions", required = false },',
+    '{ policy = "kubernetes", file = "templates/config.template.toml", '
+    'key = "kubernetes.version", required = false },',
+)
+_YAOOK_K8S_PROBE = "\n    ".join(_YAOOK_K8S_PROBES)
+
 
 def _yaook(name: str, title: str, summary: str, component: str, policies: str,
            extra: str = "") -> Preset:
@@ -94,9 +116,10 @@ YAOOK_K8S = _yaook(
     "release/vX.Y branches, Kubernetes support window",
     "k8s", '["kubernetes"]',
     """\
-# Where Yaook/K8s declares the Kubernetes version a new cluster gets; `relbot policy
-# check` holds it to the Kubernetes support window (docs/policies.md). Optional, so a
-# checkout without the template still releases; set required = true to insist on it.
+# Where Tarook (Yaook/K8s) declares its Kubernetes versions, today (Nix) and in older
+# layouts; `relbot policy check` holds them to the Kubernetes support window
+# (docs/policies.md). Each probe is optional (one that finds nothing is a warning), but
+# at least one must find a declaration, or the check fails naming the probes it tried.
 probes = [
     """ + _YAOOK_K8S_PROBE + """
 ]
@@ -104,8 +127,18 @@ probes = [
 
 YAOOK_OPERATOR = _yaook(
     "yaook-operator", "Yaook/Operator",
-    "Yaook/Operator: like Yaook/K8s, with the OpenStack and OVN upgrade paths",
-    "operator", '["kubernetes", "openstack", "ovn"]')
+    "Yaook/Operator: like Yaook/K8s; no policy gating until its version declarations are "
+    "known (docs/decisions.md)",
+    "operator", "[]",
+    """\
+# No policy gates Yaook/Operator's releases: where its repository declares OpenStack, OVN
+# and Kubernetes versions is not known, and a policy without probes would check nothing.
+# Once it is, name the policies and add probes, for example:
+#   policies = ["openstack", "ovn"]
+#   probes = [{ policy = "openstack", file = "deploy/*.yaml", key = "spec.targetRelease" }]
+# `relbot policy path openstack 2025.1 2026.1` and `relbot policy show openstack ovn` work
+# without any configuration.
+""")
 
 DEFAULT = Preset(
     name="default",

@@ -39,3 +39,20 @@ def test_every_finding_rule_is_documented() -> None:
     rules = set(re.findall(r'"((?:policy|probe)-[a-z-]+)"', source))
     assert {"policy-dropped", "policy-upgrade-step", "probe-found-nothing"} <= rules
     assert sorted(r for r in rules if f"`{r}`" not in DOC) == []
+
+
+def test_the_support_matrix_in_the_docs_is_generated() -> None:
+    """The matrix in docs/policies.md is `relbot policy show` of the shipped files, on the
+    day it names: regenerate it (see the section) when the policies change."""
+    import datetime
+
+    from relbot.policy import load
+    from relbot.policy.show import render
+
+    start, end = "<!-- support-matrix:start -->\n", "<!-- support-matrix:end -->"
+    block = DOC[DOC.index(start) + len(start):DOC.index(end)]
+    day = re.search(r"upstream status as of (\d{4}-\d{2}-\d{2})", block)
+    assert day is not None
+    policies = [load.load(name, PROJECT / "tests") for name in ("kubernetes", "openstack", "ovn")]
+    assert block == render(policies, "md", datetime.date.fromisoformat(day.group(1)))
+    assert day.group(1) == "2026-12-01"

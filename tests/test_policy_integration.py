@@ -35,15 +35,15 @@ def test_cut_refuses_a_dropped_kubernetes_version(tmp_path: Path) -> None:
 
 def test_cut_passes_a_supported_version(tmp_path: Path) -> None:
     """A supported version lets the cut through."""
-    repo = k8s_repo(tmp_path, "1.30.5")
+    repo = k8s_repo(tmp_path, "1.35.5")
     result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
     assert result.code == 0, result.err
 
 
-@pytest.mark.parametrize(("new", "code"), [("1.29.2", 1), ("1.28.9", 0)])
+@pytest.mark.parametrize(("new", "code"), [("1.36.2", 1), ("1.35.9", 0)])
 def test_mr_check_holds_upgrades_to_one_minor(tmp_path: Path, new: str, code: int) -> None:
-    """An MR moving Kubernetes 1.27 to 1.29 skips a minor and fails; to 1.28 it passes."""
-    repo = k8s_repo(tmp_path, "1.27.16")
+    """An MR moving Kubernetes 1.34 to 1.36 skips a minor and fails; to 1.35 it passes."""
+    repo = k8s_repo(tmp_path, "1.34.11")
     base = repo.git("rev-parse", "HEAD")
     repo.git("checkout", "-q", "-b", "bump")
     repo.write(TEMPLATE, f'[kubernetes]\n# the version new clusters get\nversion = "{new}"\n')
@@ -58,13 +58,13 @@ def test_mr_check_holds_upgrades_to_one_minor(tmp_path: Path, new: str, code: in
 
 def test_supported_versions_section_in_the_notes(tmp_path: Path) -> None:
     """With notes_supported_versions, changelog, tag and forge notes list the supported versions."""
-    repo = k8s_repo(tmp_path, "1.30.5", extra="notes_supported_versions = true\n")
+    repo = k8s_repo(tmp_path, "1.35.5", extra="notes_supported_versions = true\n")
     result = run(["cut", "--yes", "--json", "--date", "2024-10-01"], repo.path)
     assert result.code == 0, result.err
     changelog = (repo.path / "CHANGELOG.rst").read_text()
-    assert "1.25" in changelog.split("v8.1.0 (2024-10-01)", 1)[1]
+    assert "1.36" in changelog.split("v8.1.0 (2024-10-01)", 1)[1]
     tag = repo.git("tag", "-l", "--format=%(contents)", "v8.1.0")
-    assert "1.25" in tag and "A feature." in tag
+    assert "1.36" in tag and "A feature." in tag
     import json
 
-    assert "1.25" in json.loads(result.out)["release_notes"]
+    assert "1.36" in json.loads(result.out)["release_notes"]

@@ -93,25 +93,29 @@ def test_schemas_reject_what_the_loader_rejects(tmp_path: Path) -> None:
 
 
 def test_shipped_kubernetes_window_matches_the_issue(tmp_path: Path) -> None:
-    """1.25 and later are supported, 1.24 deprecated, 1.19-1.23 dropped, one minor per step."""
+    """What Tarook supports today, 1.33-1.36; 1.19-1.32 dropped; one minor per step."""
+    from packaging.version import Version
+
     policy = load.load("kubernetes", tmp_path)
     assert isinstance(policy, SupportWindow)
     status = {e.label: e.status for e in policy.entries}
-    assert all(status[f"1.{m}"] == "supported" for m in range(25, 34))
-    assert status["1.24"] == "deprecated"
-    assert all(status[f"1.{m}"] == "dropped" for m in range(19, 24))
+    assert [m for m, s in status.items() if s == "supported"] == ["1.36", "1.35", "1.34", "1.33"]
+    for minor in range(19, 33):
+        entry = policy.entry_for(Version(f"1.{minor}.0"))
+        assert entry is not None and entry.status == "dropped", minor
     assert policy.max_minor_step == 1
 
 
 def test_shipped_openstack_graph_marks_slurps(tmp_path: Path) -> None:
-    """Queens through 2025.2 (and 2026.1) in order; 2023.1, 2024.1, 2025.1 are SLURPs."""
+    """Austin through 2027.1 in order; 2023.1, 2024.1, ..., 2027.1 are SLURPs."""
     policy = load.load("openstack", tmp_path)
     assert isinstance(policy, UpgradeGraph)
     names = [r.name for r in policy.releases]
-    assert names[0] == "queens"
+    assert names[0] == "austin"
+    assert names[-3:] == ["2026.1", "2026.2", "2027.1"]
     assert names.index("zed") < names.index("2023.1") < names.index("2025.2")
     slurps = [r.name for r in policy.releases if "slurp" in r.marks]
-    assert slurps[:3] == ["2023.1", "2024.1", "2025.1"]
+    assert slurps == ["2023.1", "2024.1", "2025.1", "2026.1", "2027.1"]
     assert policy.release("antelope") == policy.release("2023.1")
     assert policy.release("Caracal") == policy.release("2024.1")
 
@@ -329,7 +333,7 @@ def test_window_entries_know_the_line_of_their_versions(tmp_path: Path) -> None:
     policy = load.load("kubernetes", tmp_path)
     assert isinstance(policy, SupportWindow)
     lines = (PROJECT / "policies" / "kubernetes.toml").read_text(encoding="utf-8").splitlines()
-    assert any('"==1.33.*"' in line and line.startswith("#") for line in lines)
+    assert any('"==1.36.*"' in line and line.startswith("#") for line in lines)
     for entry in policy.entries:
         assert entry.line is not None
         assert lines[entry.line - 1] == f'versions = "{entry.text}"'

@@ -134,7 +134,7 @@ def test_ovn_lts_rules(tmp_path: Path) -> None:
     answer = upgrade_path(tmp_path, "ovn", "24.09", "25.03")
     assert not answer.found
     assert "from 24.09 the allowed upgrades reach only 26.03" in answer.reason
-    assert "fail-safe procedure" in answer.reason
+    assert "fail-safe upgrade procedure" in answer.reason
 
 
 def test_ovn_patch_versions_find_their_release(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_json_answer(tmp_path: Path) -> None:
     assert result.code == 0
     assert json.loads(result.out) == {"subject": "openstack", "from": "zed", "to": "2024.1",
                                       "path": ["zed", "2023.1", "2024.1"], "upgrades": 2,
-                                      "reason": None}
+                                      "reason": None, "notes": []}
 
 
 def test_json_answer_without_path_exits_1(tmp_path: Path) -> None:
@@ -201,3 +201,40 @@ def test_policy_path_imports_no_heavy_library(tmp_path: Path) -> None:
                           text=True, check=False, env={"PYTHONPATH": str(PROJECT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["zed -> 2023.1 -> 2024.1", "heavy: []"]
+
+
+DONE_DAY = 1796083200  # 2026-12-01T00:00:00Z
+
+
+def test_no_rolling_path_lists_the_fail_safe_steps(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`policy path ovn 24.09 25.09`: no rolling path; the fail-safe procedure's steps follow."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(DONE_DAY))
+    result = run(["policy", "path", "ovn", "24.09", "25.09"], cwd=tmp_path)
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[0].startswith("relbot: there is no upgrade path from 24.09 to 25.09")
+    assert lines[1] == ("Fail-safe upgrade (https://docs.ovn.org/en/latest/intro/install/"
+                        "ovn-upgrades.html#fail-safe-upgrade):")
+    assert lines[2].startswith("1. Upgrade to the most recent point release")
+    assert lines[3].startswith("2. Enable the version pinning feature")
+    assert lines[5:] == ["4. Upgrade OVN Databases and ovn-northd", "5. Upgrade ovn-controller",
+                         "6. Upgrade OVN Integration",
+                         "The most recent point release of 24.09 upstream lists is 24.09.3."]
+
+
+def test_openstack_slurp_jump_and_a_release_not_out_yet(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """2025.1 -> 2026.1 is one SLURP jump; a path to 2027.1 says it is not released yet."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(DONE_DAY))
+    result = run(["policy", "path", "openstack", "2025.1", "2026.1"], cwd=tmp_path)
+    assert (result.code, result.out, result.err) == (0, "2025.1 -> 2026.1\n", "")
+    result = run(["policy", "path", "openstack", "2026.1", "2027.1"], cwd=tmp_path)
+    assert (result.code, result.out) == (0, "2026.1 -> 2027.1\n")
+    assert result.err == "note: OpenStack 2027.1 is not released yet (planned for 2027-03-24).\n"
+    data = json.loads(run(["policy", "path", "openstack", "hibiscus", "indri", "--json"],
+                          cwd=tmp_path).out)
+    assert data["notes"] == ["OpenStack 2027.1 is not released yet (planned for 2027-03-24)"]
+    # once it is out, nothing to note
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(DONE_DAY + 200 * 86400))
+    assert run(["policy", "path", "openstack", "2026.1", "2027.1"], cwd=tmp_path).err == ""

@@ -148,8 +148,12 @@ def test_missing_key_is_a_finding_unless_optional(tmp_path: Path) -> None:
                              WorkTree(tmp_path))
     assert [f.message.split(": ", 2)[-1] for f in findings] == [
         "a.toml has no key kubernetes.version; fix the probe () or set required = false"]
-    assert read_probe(Probe(file="a.toml", key="kubernetes.version", required=False), "k",
-                      WorkTree(tmp_path)) == ([], [])
+    declared, [warning] = read_probe(Probe(file="a.toml", key="kubernetes.version",
+                                           required=False), "k", WorkTree(tmp_path))
+    assert declared == []
+    assert (warning.severity, warning.rule) == ("warning", "probe-found-nothing")
+    assert warning.message == ("the optional k probe a.toml: kubernetes.version found nothing: "
+                               "a.toml has no key kubernetes.version ()")
 
 
 def test_unreadable_files_are_findings_not_crashes(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -11,6 +12,15 @@ from relbot.errors import PolicyError
 from relbot.policy.show import supported_versions_section
 from relbot.project import Project
 from tests.conftest import run
+
+DAY = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock at 2026-12-01: upstream statuses are derived for that day."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(DAY.timestamp())))
+
 
 TOWNCRIER = '[tool.towncrier]\ndirectory = "changes"\nunderlines = ["-", "~", "^"]\n'
 
@@ -23,19 +33,46 @@ def component(tmp_path: Path, policies: str = '["kubernetes", "openstack", "ovn"
 
 
 def test_markdown_matrix(tmp_path: Path) -> None:
-    """The Markdown matrix has a table per policy with status and upgrade columns."""
+    """The Markdown matrix: supported versions with upstream status and dates, upgrade paths."""
     result = run(["policy", "show", "kubernetes", "openstack", "--format", "md"], cwd=tmp_path)
     assert result.code == 0
     out = result.out
     assert out.startswith("## Kubernetes\n")
-    assert "| Versions | Status | Released | Maintenance | End of life | Note |" in out
-    assert "| 1.25 | supported | 2022-08-23 | 2023-08-27 | 2023-10-28 | last patch 1.25.16 |" \
-        in out
-    assert "| 1.24 | deprecated |" in out
+    assert ("| Versions | Status | Upstream | Released | End of standard support | End of life "
+            "| Note |") in out
+    assert "| 1.36 | supported | maintained | 2026-04-22 | 2027-04-28 | 2027-06-28 |  |" in out
+    assert "| 1.34 | supported | ended | 2025-08-27 | 2026-08-27 | 2026-10-27 |  |" in out
+    assert "Dropped: 1.32, 1.31, 1.30, >=1.19,<1.30." in out
     assert "One upgrade may advance at most 1 minor version." in out
+    assert "Upgrade path through the supported versions: 1.33 -> 1.34 -> 1.35 -> 1.36." in out
     assert "## OpenStack\n" in out
-    assert "| 2023.1 | antelope | slurp | 2023-03-22 | unmaintained | 2023.2, 2024.1 |" in out
+    assert ("| 2025.1 | epoxy | slurp | 2025-04-02 | unmaintained | 2026-10-02 |  | "
+            "2025.2, 2026.1 |") in out
+    assert "| 2027.1 | indri | slurp | 2027-03-24 | not released yet |  |  |  |" in out
     assert "- yoga -> 2023.1: before 2023.1 only adjacent upgrades were supported" in out
+
+
+def test_source_line_has_no_stray_backticks(tmp_path: Path) -> None:
+    """15.19: the policy's source line is plain text in Markdown and RST alike."""
+    for fmt in ("md", "rst"):
+        out = run(["policy", "show", "kubernetes", "--format", fmt], cwd=tmp_path).out
+        [line] = [x for x in out.splitlines() if x.startswith("Policy: ")]
+        assert "`" not in line
+        assert line.startswith("Policy: kubernetes.toml (shipped with relbot), a support "
+                               "window; upstream status as of 2026-12-01, from upstream data "
+                               "of 2026-08-21")
+
+
+def test_ovn_statuses_come_from_the_dates(tmp_path: Path) -> None:
+    """On 2026-12-01 OVN 24.03 is critical fixes only and 25.09 ended, from the dates alone."""
+    result = run(["policy", "show", "ovn", "--format", "md"], cwd=tmp_path)
+    assert "| 24.03 |  | lts | 2024-03-01 | critical fixes only | 2026-03-01 | 2027-03-01 |" \
+        in result.out
+    assert "| 25.09 |  |  | 2025-09-05 | ended |  | 2026-09-05 | 26.03 |" in result.out
+    assert "| 26.03 |  | lts | 2026-03-20 | maintained | 2028-03-20 | 2029-03-20 |" in result.out
+    # the shipped file stores no status word, only dates
+    text = (Path(__file__).parent.parent / "policies" / "ovn.toml").read_text(encoding="utf-8")
+    assert "status" not in text.split("\n[lifecycle]\n", 1)[1]
 
 
 def test_rst_matrix(tmp_path: Path) -> None:
@@ -45,7 +82,8 @@ def test_rst_matrix(tmp_path: Path) -> None:
     out = result.out
     assert out.startswith("OVN\n---\n")
     assert ".. list-table::\n   :header-rows: 1\n\n   * - Release\n     - Also called\n" in out
-    assert "   * - 24.03\n     - \N{EN DASH}\n     - lts\n" in out
+    assert ("   * - 24.03\n     - \N{EN DASH}\n     - lts\n     - 2024-03-01\n"
+            "     - critical fixes only\n") in out
     assert "OVN versions per OpenStack release\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n" in out
     assert "   * - 2024.2\n     - >=24.03\n" in out
 
@@ -56,16 +94,19 @@ def test_json_matrix(tmp_path: Path) -> None:
                  cwd=tmp_path)
     assert result.code == 0
     data = json.loads(result.out)
+    assert data["date"] == "2026-12-01"
     by_name = {p["name"]: p for p in data["policies"]}
     assert by_name["kubernetes"]["kind"] == "support-window"
-    assert {"versions": "==1.24.*", "label": "1.24", "status": "deprecated",
-            "released": "2022-05-03", "maintenance": "2023-05-28",
-            "end_of_life": "2023-07-28", "note": "last patch 1.24.17"} in \
-        by_name["kubernetes"]["window"]
+    assert by_name["kubernetes"]["data_as_of"] == "2026-08-21"
+    assert {"versions": "==1.33.*", "label": "1.33", "status": "supported",
+            "upstream": "ended", "released": "2025-04-23", "maintenance": "2026-04-28",
+            "end_of_life": "2026-06-28", "note": ""} in by_name["kubernetes"]["window"]
     zed = next(r for r in by_name["openstack"]["releases"] if r["name"] == "zed")
     assert zed["upgrades_to"] == ["2023.1"]
+    assert zed["upstream"] == "unmaintained"
     assert by_name["ovn"]["compatibility"]["openstack"]["2025.1"] == ">=24.03"
     assert by_name["ovn"]["compatibility"]["openstack"]["2023.1"] == ">=21.06.0"
+    assert len(by_name["ovn"]["fallback"]["steps"]) == 6
 
 
 def test_show_defaults_to_the_component_policies(tmp_path: Path) -> None:
@@ -91,11 +132,10 @@ def test_supported_versions_section_md(tmp_path: Path) -> None:
     text = supported_versions_section(project, "md")
     assert text.startswith("### Supported versions\n\n")
     lines = text.splitlines()
-    assert lines[2] == ("- Kubernetes: 1.33, 1.32, 1.31, 1.30, 1.29, 1.28, 1.27, 1.26, 1.25 "
-                        "(deprecated: 1.24)")
+    assert lines[2] == "- Kubernetes: 1.36, 1.35, 1.34, 1.33"
     assert lines[3] == ("- OpenStack: yoga, zed, 2023.1 (SLURP), 2024.1 (SLURP), "
-                        "2025.1 (SLURP), 2025.2, 2026.1 (SLURP)")
-    assert lines[4] == "- OVN: 24.03 (LTS), 25.09, 26.03 (LTS)"
+                        "2025.1 (SLURP), 2025.2, 2026.1 (SLURP), 2026.2")
+    assert lines[4] == "- OVN: 24.03 (LTS), 26.03 (LTS)"
 
 
 def test_supported_versions_section_rst_uses_the_section_underline(tmp_path: Path) -> None:
@@ -103,8 +143,7 @@ def test_supported_versions_section_rst_uses_the_section_underline(tmp_path: Pat
     project = Project(component(tmp_path, '["kubernetes"]'))
     assert supported_versions_section(project, "rst") == (
         "Supported versions\n~~~~~~~~~~~~~~~~~~\n\n"
-        "- Kubernetes: 1.33, 1.32, 1.31, 1.30, 1.29, 1.28, 1.27, 1.26, 1.25 "
-        "(deprecated: 1.24)\n")
+        "- Kubernetes: 1.36, 1.35, 1.34, 1.33\n")
 
 
 def test_supported_versions_section_is_empty_without_policies(tmp_path: Path) -> None:

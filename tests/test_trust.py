@@ -605,8 +605,7 @@ def test_nested_policy_file_is_one_sentence(tmp_path: Path, bomb: str) -> None:
     (tmp_path / "policies" / "bomb.toml").write_text('kind = "support-window"\n' + bomb)
     result = run(["policy", "check"], tmp_path)
     assert result.code == 2, result.out + result.err
-    assert result.err == ("relbot: policies/bomb.toml nests tables or arrays too deeply "
-                          "(at most 32).\n")
+    assert result.err == "relbot: policies/bomb.toml is nested too deeply to be a policy file.\n"
 
 
 @pytest.mark.reliability("Hostile fragments")
@@ -623,7 +622,7 @@ def test_nested_probed_file_is_a_finding(tmp_path: Path, name: str, text: str) -
     (tmp_path / name).write_text(text)
     result = run(["policy", "check"], tmp_path)
     assert result.code == 1, result.out + result.err
-    assert f"{name}: nests its {name[-4:].upper()} too deeply to read" in result.out
+    assert f"{name}: is {name[-4:].upper()} nested too deeply" in result.out
 
 
 @hostile
@@ -637,9 +636,15 @@ def test_policy_title_cannot_inject_the_start_marker_through_a_cut(yaook_repo: R
     assert 'title = "Kubernetes"' in shipped
     yaook_repo.write("policies/kubernetes.toml",
                      shipped.replace('title = "Kubernetes"', hostile_title, 1))
-    config = (yaook_repo.path / "relbot.toml").read_text().replace(
-        "policies = []", 'policies = ["kubernetes"]\nnotes_supported_versions = true')
+    import re
+
+    config = re.sub(r"^probes = \[\n.*?\n\]\n", "",
+                    (yaook_repo.path / "relbot.toml").read_text(), flags=re.M | re.S)
+    config = config.replace(
+        "policies = []", 'policies = ["kubernetes"]\nnotes_supported_versions = true\n'
+        'probes = [{ policy = "kubernetes", file = "k8s.toml", key = "kubernetes.version" }]')
     yaook_repo.write("relbot.toml", config)
+    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.35.1"\n')
     yaook_repo.write(f"{FRAGMENTS}/1.feature", "Thing.\n")
     yaook_repo.commit_all("Hostile policy title")
     result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], yaook_repo.path)
@@ -726,7 +731,7 @@ def test_mr_cannot_bless_a_dropped_version_through_its_own_policy_file(
 
     policy = (PROJECT / "policies" / "kubernetes.toml").read_text()
     yaook_repo.write("policies/kubernetes.toml", policy)
-    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.33.1"\n')
+    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.35.1"\n')
     import re
 
     config = re.sub(r"^probes = \[\n.*?\n\]\n", "",
@@ -737,12 +742,12 @@ def test_mr_cannot_bless_a_dropped_version_through_its_own_policy_file(
     yaook_repo.write("relbot.toml", config)
     base = yaook_repo.commit_all("Gate on Kubernetes")
     yaook_repo.git("checkout", "-q", "-b", "old-k8s")
-    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.23.4"\n')
-    blessed = policy.replace('versions = "==1.23.*"\nstatus = "dropped"',
-                             'versions = "==1.23.*"\nstatus = "supported"')
+    yaook_repo.write("k8s.toml", '[kubernetes]\nversion = "1.32.4"\n')
+    blessed = policy.replace('versions = "==1.32.*"\nstatus = "dropped"',
+                             'versions = "==1.32.*"\nstatus = "supported"')
     assert blessed != policy
     yaook_repo.write("policies/kubernetes.toml", blessed)
-    yaook_repo.write(f"{FRAGMENTS}/50.change", "Back to 1.23.\n")
+    yaook_repo.write(f"{FRAGMENTS}/50.change", "Back to 1.32.\n")
     yaook_repo.commit_all("Downgrade, and bless it")
     result = run(["mr", "check", "--no-comment", "--iid", "50", "--base", base],
                  yaook_repo.path)

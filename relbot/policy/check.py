@@ -13,14 +13,18 @@ call :func:`check_policies` and refuse on errors.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from relbot.config import did_you_mean
-from relbot.errors import UsageError
+from relbot.errors import PolicyError, UsageError
 from relbot.findings import Finding
 from relbot.policy import files, graph, load, window
+from relbot.policy.drift import drift
+from relbot.policy.lifecycle import FUTURE, Clock, today
 from relbot.policy.model import (
     DEPRECATED,
     DROPPED,
@@ -42,27 +46,78 @@ if TYPE_CHECKING:
 ANNOUNCING_TYPES = ("removal", "breaking", "removed")
 
 
+@dataclass(frozen=True)
+class PolicyReport:
+    """What a policy check found: the findings, and every version it checked."""
+
+    findings: tuple[Finding, ...]
+    declared: tuple[Declared, ...]
+    titles: Mapping[str, str]  # policy name -> title, for people
+
+    def summary(self, component: str) -> str:
+        """One line for the console: what was checked, so an "ok" is never empty."""
+        if not self.titles:
+            return f"component {component} has no policies: nothing was checked."
+        if not self.declared:
+            state = "fail" if any(f.severity == "error" for f in self.findings) else "ok"
+            return (f"policies of {component} {state}, but nothing was checked: no probe found "
+                    "a declared version.")
+        titles: dict[str, list[str]] = {}
+        for item in self.declared:
+            titles.setdefault(self.titles.get(item.policy, item.policy), []).append(item.value)
+        checked = "; ".join(f"{name} {', '.join(values)}" for name, values in titles.items())
+        state = "fail" if any(f.severity == "error" for f in self.findings) else "ok"
+        return f"policies of {component} {state} (checked {checked})."
+
+
 def check_policies(project: Project, base: str | None = None,
-                   fragments: Sequence[Fragment] = ()) -> list[Finding]:
+                   fragments: Sequence[Fragment] = (), clock: Clock = today) -> list[Finding]:
     """Findings of the component's policies; no error finding means the check passes.
 
+    The same as :func:`run_check`, for callers that need only the findings (``mr check``,
+    ``cut``); warnings are findings with severity ``warning``.
+    """
+    return list(run_check(project, base, fragments, clock).findings)
+
+
+def policy_warnings(project: Project, *, hotfix: bool = False) -> list[str]:
+    """The warnings of the policy check (stale data, upstream ends, ...), for ``cut`` to
+    show before it refuses or releases; the errors are ``cut``'s own precondition."""
+    if not project.component.policies:
+        return []
+    fragments = project.fragments(hotfix=hotfix).fragments
+    return [str(f) for f in check_policies(project, None, fragments)
+            if f.severity == "warning"]
+
+
+def run_check(project: Project, base: str | None = None,
+              fragments: Sequence[Fragment] = (), clock: Clock = today) -> PolicyReport:
+    """The policy check of the component: findings and the versions it read.
+
     ``base`` adds the checks of the change since that revision; ``fragments``
-    (the pending ones) are where removals must be announced. Raises
-    PolicyError for a malformed policy file or probe.
+    (the pending ones) are where removals must be announced; ``clock`` gives
+    the day the upstream statuses are derived for. Raises PolicyError for a
+    malformed policy file or probe.
     """
     component = project.component
     if not component.policies:
-        return []
+        return PolicyReport((), (), {})
     policies = load.component_policies(project.root, component, project.config.source_name,
                                        project.steering)
+    day = clock()
     findings: list[Finding] = []
     now = _declared(policies, WorkTree(project.root), findings, require=True)
     for policy in policies:
-        findings.extend(_judge(policy, now[policy.name]))
+        findings.extend(_coverage(policy, now[policy.name]))
+        findings.extend(_judge(policy, now[policy.name], day))
+        findings.extend(drift(policy, day))
     findings.extend(_compatibility(policies, now))
     if base is not None:
         findings.extend(_since(project, policies, now, base, fragments))
-    return sorted(findings, key=lambda f: (f.path, f.line or 0, f.rule, f.message))
+    declared = tuple(item for policy in policies for item in now[policy.name])
+    return PolicyReport(tuple(sorted(findings, key=lambda f: (f.path, f.line or 0, f.rule,
+                                                               f.message))), declared,
+                        {p.name: p.title for p in policies})
 
 
 def _declared(policies: Sequence[Policy], tree: Tree, findings: list[Finding], *,
@@ -77,16 +132,42 @@ def _declared(policies: Sequence[Policy], tree: Tree, findings: list[Finding], *
     return found
 
 
-def _judge(policy: Policy, declared: Sequence[Declared]) -> Iterator[Finding]:
+def _coverage(policy: Policy, declared: Sequence[Declared]) -> Iterator[Finding]:
+    """A policy that found nothing to check says so: no silent "ok"."""
+    where = policy.relpath or policy.source
+    if not policy.probes:
+        yield Finding(where, "policy-checked-nothing",
+                      f"the {policy.title} policy has no probes, so nothing in the repository "
+                      "was checked against it; add probes (docs/policies.md) or drop the "
+                      "policy from the component", severity="warning")
+    elif not declared:
+        tried = "; ".join(p.label for p in policy.probes)
+        yield Finding(where, "probe-found-nothing",
+                      f"none of the {len(policy.probes)} {policy.title} probe(s) found a "
+                      f"declared version, so nothing was checked (tried: {tried})")
+
+
+def _judge(policy: Policy, declared: Sequence[Declared],
+           day: datetime.date) -> Iterator[Finding]:
     """Each declared version on its own: known, and not dropped."""
     for item in declared:
         if isinstance(policy, SupportWindow):
             yield from _judge_window(policy, item)
-        elif isinstance(policy, UpgradeGraph) and policy.release(item.value) is None:
+            continue
+        if not isinstance(policy, UpgradeGraph):
+            continue
+        release = policy.release(item.value)
+        if release is None:
             yield Finding(item.path, "policy-unknown-release",
                           f"{item.slot} is {item.value!r}, which is no {policy.title} release "
                           f"of {policy.source}"
-                          + did_you_mean(item.value.lower(), policy.all_names()), item.line)
+                          + did_you_mean(item.value.lower(), policy.all_names()), item.line,
+                          severity=policy.checks.level("policy-unknown-release"))
+        elif release.life is not None and release.life.phase(day) == FUTURE:
+            yield Finding(item.path, "policy-not-released",
+                          f"{item.slot} is {policy.title} {release.name}, which is not "
+                          f"released yet (planned for {release.released})", item.line,
+                          severity=policy.checks.level("policy-not-released"))
 
 
 def _judge_window(policy: SupportWindow, item: Declared) -> Iterator[Finding]:
@@ -102,16 +183,17 @@ def _judge_window(policy: SupportWindow, item: Declared) -> Iterator[Finding]:
         known = ", ".join(e.label for e in policy.entries)
         yield Finding(item.path, "policy-unknown-version",
                       f"{subject} is not in the support window of {policy.source} ({known})",
-                      item.line)
+                      item.line, severity=policy.checks.level("policy-unknown-version"))
     elif entry.status == DROPPED:
         eol = f", end of life {entry.end_of_life}" if entry.end_of_life else ""
         yield Finding(item.path, "policy-dropped",
                       f"{subject} is dropped by {policy.source}{eol}; move to a supported "
-                      "version", item.line)
+                      "version", item.line, severity=policy.checks.level("policy-dropped"))
     elif entry.status == DEPRECATED:
         yield Finding(item.path, "policy-deprecated",
                       f"{subject} is deprecated by {policy.source} and will be dropped; plan "
-                      "the move to a supported version", item.line, severity="warning")
+                      "the move to a supported version", item.line,
+                      severity=policy.checks.level("policy-deprecated"))
 
 
 def _compatibility(policies: Sequence[Policy],
@@ -271,9 +353,8 @@ def _mention(name: str) -> re.Pattern[str]:
 def _policy_at(policy: Policy, git: GitRepo, base: str) -> Policy | None:
     """The policy as it was at ``base``, or ``None`` where there was none.
 
-    A policy file that exists at ``base`` but cannot be read there raises
-    PolicyError: a broken old policy is not "no policy", which would skip the
-    check of what the change drops.
+    A policy file that exists at ``base`` but cannot be read is an error, never
+    "no policy": that would skip the check that drops are announced.
     """
     from relbot.tree import GitTree
 
@@ -281,7 +362,14 @@ def _policy_at(policy: Policy, git: GitRepo, base: str) -> Policy | None:
     named = relpath == f"{files.POLICY_DIR}/{policy.name}.toml"
     with GitTree(git.root, base) as tree:
         if tree.kind(relpath) is not None:
-            return load.load_file(files.find(relpath, git.root, "", tree))
+            label = f"{relpath} at {base}"
+            try:
+                return load.load_file(files.PolicyFile(
+                    policy.name, label, relpath, files.read_tree_file(tree, relpath, label)))
+            except PolicyError as exc:
+                raise PolicyError(f"the policy as it was at {base} cannot be read, so the "
+                                  f"drops since then cannot be checked: {exc.message}"
+                                  ) from None
     if not named:
         return None
     if policy.relpath is None:

@@ -96,6 +96,18 @@ def _find_in_tree(entry: str, tree: Tree, prefix: str) -> PolicyFile:
     return PolicyFile(Path(relpath).stem, label, Path(relpath).as_posix(), data)
 
 
+def read_tree_file(tree: Tree, relpath: str, label: str) -> bytes:
+    """The bytes of a policy file in ``tree`` (``relbot.tree``), or one PolicyError."""
+    from relbot.tree import Refused as TreeRefused
+
+    try:
+        return tree.read_bytes(relpath, MAX_POLICY_BYTES)
+    except TreeRefused as refused:
+        if refused.rule == "too-large" and refused.size is not None:
+            check_size(label, refused.size)
+        raise PolicyError(f"{label} {refused.reason}.") from None
+
+
 def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFile:
     """A policy file of the repository: inside it, a regular file, at most 1 MiB."""
     root = root.resolve()

@@ -21,11 +21,17 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from relbot.config import did_you_mean
 from relbot.errors import PolicyError
-from relbot.policy import files, graph, schema
+from relbot.policy import files, graph, patterns, schema
+from relbot.policy.lifecycle import Lifecycle, LifecycleRelease
 from relbot.policy.model import (
+    DEFAULT_MAX_DATA_AGE,
+    DEFAULT_SEVERITY,
+    DEFAULT_UNMENTIONED_AFTER,
+    Checks,
     Edge,
     Policy,
     Probe,
+    Procedure,
     Release,
     Rule,
     SupportWindow,
@@ -51,8 +57,18 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
     except UnicodeDecodeError:
         raise PolicyError(f"{where} is not UTF-8 text.") from None
     try:
+        return _load_text(policy_file, text)
+    except RecursionError:
+        raise PolicyError(f"{where} is nested too deeply to be a policy file.") from None
+
+
+def _load_text(policy_file: files.PolicyFile, text: str) -> Policy:
+    where = policy_file.label
+    try:
         data = _plain(parse_toml(text, where))
     except Refused as refused:  # invalid TOML, or nested deeper than relbot reads
+        if "too deeply" in refused.reason:
+            raise PolicyError(f"{where} is nested too deeply to be a policy file.") from None
         raise PolicyError(str(refused)) from None
     kind = data.get("kind")
     if kind not in KINDS:
@@ -60,6 +76,9 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
             raise PolicyError(f"{where} needs the key 'kind' (" + " or ".join(KINDS) + ").")
         raise PolicyError(f"{where}: kind is {kind!r}; allowed: " + ", ".join(KINDS)
                           + did_you_mean(str(kind), list(KINDS)) + ".")
+    if kind == "upgrade-graph" and "release" not in data and "lifecycle" not in data:
+        raise PolicyError(f"{where}: the top-level key 'release' is missing (the releases "
+                          "come from [[release]] tables or a generated [lifecycle] table).")
     schema.validate(data, kind, where)
     common: dict[str, Any] = {
         "name": policy_file.name,
@@ -72,6 +91,8 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
         "probes": tuple(_probe(raw, where, f"probe[{i}]")
                         for i, raw in enumerate(data.get("probe", []))),
         "compatibility": _compatibility(data.get("compatibility", {}), where),
+        "lifecycle": _lifecycle(data.get("lifecycle"), where),
+        "checks": _checks(data.get("checks", {})),
     }
     if kind == "support-window":
         return _window(data, common, text)
@@ -150,6 +171,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _lifecycle(raw: Mapping[str, Any] | None, where: str) -> Lifecycle | None:
+    if raw is None:
+        return None
+    releases = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw["release"]):
+        names = [item["name"], *item.get("aliases", [])]
+        for name in names:
+            if name.lower() in seen:
+                raise PolicyError(f"{where}: lifecycle.release[{index}] names {name!r} a second "
+                                  "time; run `relbot policy update` to regenerate the table.")
+            seen.add(name.lower())
+        releases.append(LifecycleRelease(
+            name=item["name"], aliases=tuple(item.get("aliases", [])),
+            marks=frozenset(item.get("marks", [])), released=item.get("released"),
+            maintenance=item.get("maintenance"), end_of_life=item.get("end_of_life"),
+            last_patch=item.get("last_patch"), reached=item.get("reached")))
+    return Lifecycle(data_as_of=raw["data_as_of"], source=raw.get("source", ""),
+                     releases=tuple(releases),
+                     extended_label=raw.get("extended_label", "extended support"))
+
+
+def _checks(raw: Mapping[str, Any]) -> Checks:
+    return Checks(max_data_age=raw.get("max_data_age", DEFAULT_MAX_DATA_AGE),
+                  unmentioned_after=raw.get("unmentioned_after", DEFAULT_UNMENTIONED_AFTER),
+                  severity={**DEFAULT_SEVERITY, **raw.get("severity", {})})
+
+
 def _specifier(text: str, where: str, key: str) -> SpecifierSet:
     try:
         return SpecifierSet(text)
@@ -176,35 +225,40 @@ def _probe(raw: Mapping[str, Any], where: str, key: str) -> Probe:
                           "(relative, without '..').")
     pattern = raw.get("pattern")
     if pattern is not None:
-        try:
-            compiled = re.compile(pattern, re.MULTILINE)
-        except re.error as exc:
-            raise PolicyError(f"{where}: {key}.pattern is not a valid regular expression: "
-                              f"{exc}.") from None
-        if "version" not in compiled.groupindex:
+        groups = patterns.compile_pattern(pattern, f"{where}: {key}.pattern").groupindex
+        if "version" not in groups and not {"major", "minor"} <= set(groups):
             raise PolicyError(f"{where}: {key}.pattern needs a named group (?P<version>...) "
-                              "around the version.")
+                              "around the version, or groups (?P<major>...) and "
+                              "(?P<minor>...).")
+    within = raw.get("within")
+    if within is not None:
+        if pattern is None:
+            raise PolicyError(f"{where}: {key}.within needs a pattern to read inside it.")
+        patterns.compile_pattern(within, f"{where}: {key}.within")
     probe_key = raw.get("key")
     if probe_key is not None and any(not part for part in probe_key.split(".")):
         raise PolicyError(f"{where}: {key}.key {probe_key!r} has an empty part; write key "
                           "paths like kubernetes.version.")
-    return Probe(file=file, key=probe_key, pattern=pattern, format=raw.get("format"),
+    return Probe(file=file, key=probe_key, pattern=pattern, within=within,
+                 format=raw.get("format"),
                  required=raw.get("required", True), description=raw.get("description", ""),
                  origin=f"{where}: {key}")
 
 
 def _window(data: Mapping[str, Any], common: dict[str, Any], text: str) -> SupportWindow:
     where = common["source"]
+    lifecycle: Lifecycle | None = common["lifecycle"]
     entries = []
     for index, raw in enumerate(data["window"]):
         key = f"window[{index}]"
         spec = _specifier(raw["versions"], where, f"{key}.versions")
-        entries.append(WindowEntry(
-            versions=spec, text=raw["versions"], status=raw["status"],
-            released=raw.get("released"), maintenance=raw.get("maintenance"),
-            end_of_life=raw.get("end_of_life"), note=raw.get("note", ""),
-            line=_line_of(text, raw["versions"]),
-        ))
+        entry = WindowEntry(versions=spec, text=raw["versions"], status=raw["status"],
+                            note=raw.get("note", ""), line=_line_of(text, raw["versions"]))
+        own = {k: raw[k] for k in ("released", "maintenance", "end_of_life") if k in raw}
+        life = None if lifecycle is None else lifecycle.get(entry.label)
+        if own:  # dates written into a hand-made window (without a [lifecycle] table)
+            life = LifecycleRelease(name=entry.label, **own)
+        entries.append(replace(entry, life=life))
     _no_overlap(entries, where)
     return SupportWindow(entries=tuple(entries), max_minor_step=data.get("max_minor_step"),
                          **common)
@@ -235,7 +289,16 @@ def _line_of(text: str, value: str) -> int | None:
 
 def _graph(data: Mapping[str, Any], common: dict[str, Any]) -> UpgradeGraph:
     where = common["source"]
-    releases = _releases(data["release"], where)
+    lifecycle: Lifecycle | None = common["lifecycle"]
+    if "release" in data and lifecycle is not None:
+        raise PolicyError(f"{where} has both [[release]] and [lifecycle]; the releases of an "
+                          "upgrade graph come from one of them (the generated [lifecycle]).")
+    if lifecycle is not None:
+        releases = [Release(name=r.name, index=index, aliases=r.aliases, marks=r.marks,
+                            life=r, versions=_default_versions(r.name))
+                    for index, r in enumerate(lifecycle.releases)]
+    else:
+        releases = _releases(data["release"], where)
     lookup = {name.lower(): release for release in releases for name in release.names}
     marks = sorted({mark for release in releases for mark in release.marks})
     rules = []
@@ -272,8 +335,12 @@ def _graph(data: Mapping[str, Any], common: dict[str, Any]) -> UpgradeGraph:
                                   else "."))
         seen[(edge.start, edge.goal)] = edge
         edges.append(edge)
+    raw_fallback = data.get("fallback")
+    fallback = None if raw_fallback is None else Procedure(
+        name=raw_fallback["name"], steps=tuple(raw_fallback["steps"]),
+        url=raw_fallback.get("url", ""))
     policy = UpgradeGraph(releases=tuple(releases), rules=tuple(rules), edges=tuple(edges),
-                          **common)
+                          fallback=fallback, **common)
     cycle = graph.find_cycle(policy)
     if cycle:
         raise PolicyError(f"{where}: the upgrade graph has a cycle, "
@@ -307,8 +374,10 @@ def _releases(raw_releases: Sequence[Mapping[str, Any]], where: str) -> list[Rel
                 else _default_versions(raw["name"]))
         releases.append(Release(
             name=raw["name"], index=index, aliases=tuple(raw.get("aliases", [])),
-            marks=frozenset(raw.get("marks", [])), released=released,
-            status=raw.get("status"), versions=spec, note=raw.get("note", ""),
+            marks=frozenset(raw.get("marks", [])),
+            life=None if released is None else LifecycleRelease(name=raw["name"],
+                                                                released=released),
+            versions=spec, note=raw.get("note", ""),
         ))
     return releases
 

@@ -18,10 +18,29 @@ from dataclasses import dataclass, field
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from relbot.policy.lifecycle import Lifecycle, LifecycleRelease
+
 SUPPORTED = "supported"
 DEPRECATED = "deprecated"
 DROPPED = "dropped"
 STATUSES = (SUPPORTED, DEPRECATED, DROPPED)
+
+FAIL = "fail"
+WARN = "warn"
+# Rules whose severity a policy file's [checks.severity] may set, and their defaults: a
+# declared version the window drops or does not know fails; the rest warns.
+DEFAULT_SEVERITY = {
+    "policy-dropped": FAIL,
+    "policy-unknown-version": FAIL,
+    "policy-unknown-release": FAIL,
+    "policy-deprecated": WARN,
+    "policy-stale-data": WARN,
+    "policy-upstream-ended": WARN,
+    "policy-upstream-unmentioned": WARN,
+    "policy-not-released": WARN,
+}
+DEFAULT_MAX_DATA_AGE = 120  # days
+DEFAULT_UNMENTIONED_AFTER = 90  # days
 
 _MINOR_SPEC = re.compile(r"==\s*(\d+(?:\.\d+)*)\.\*")
 
@@ -44,6 +63,7 @@ class Probe:
     file: str
     key: str | None = None
     pattern: str | None = None
+    within: str | None = None  # a pattern selecting the part of the file ``pattern`` reads
     format: str | None = None
     required: bool = True
     description: str = ""
@@ -53,6 +73,28 @@ class Probe:
     def label(self) -> str:
         """The probe as messages name it: ``file: key`` or ``file: /pattern/``."""
         return f"{self.file}: {self.key}" if self.key else f"{self.file}: /{self.pattern}/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checks:
+    """The project's choices about the drift checks: limits and each rule's severity."""
+
+    max_data_age: int = DEFAULT_MAX_DATA_AGE
+    unmentioned_after: int = DEFAULT_UNMENTIONED_AFTER
+    severity: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+
+    def level(self, rule: str) -> str:
+        """The Finding severity of ``rule``: ``error`` where it fails, else ``warning``."""
+        return "error" if self.severity.get(rule, FAIL) == FAIL else "warning"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Procedure:
+    """What to do where no allowed path exists (OVN's fail-safe upgrade), as upstream says."""
+
+    name: str
+    steps: tuple[str, ...]
+    url: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +109,8 @@ class Policy:
     url: str = ""
     note: str = ""
     probes: tuple[Probe, ...] = ()
+    lifecycle: Lifecycle | None = None
+    checks: Checks = field(default_factory=Checks)
     # other subject -> (release of that subject, as written) -> versions of this subject
     compatibility: Mapping[str, Mapping[str, SpecifierSet]] = field(default_factory=dict)
 
@@ -83,11 +127,24 @@ class WindowEntry:
     versions: SpecifierSet
     text: str  # the specifier as written
     status: str
-    released: str | None = None
-    maintenance: str | None = None
-    end_of_life: str | None = None
+    life: LifecycleRelease | None = None  # upstream's facts about these versions
     note: str = ""
     line: int | None = None  # line of ``versions`` in the policy file
+
+    @property
+    def released(self) -> str | None:
+        """Upstream's release date."""
+        return None if self.life is None else self.life.released
+
+    @property
+    def maintenance(self) -> str | None:
+        """Upstream's end of standard support."""
+        return None if self.life is None else self.life.maintenance
+
+    @property
+    def end_of_life(self) -> str | None:
+        """Upstream's end of life."""
+        return None if self.life is None else self.life.end_of_life
 
     @property
     def label(self) -> str:
@@ -125,10 +182,14 @@ class Release:
     index: int
     aliases: tuple[str, ...] = ()
     marks: frozenset[str] = frozenset()
-    released: str | None = None
-    status: str | None = None
+    life: LifecycleRelease | None = None
     versions: SpecifierSet | None = None
     note: str = ""
+
+    @property
+    def released(self) -> str | None:
+        """Upstream's release date (in the future for a planned release)."""
+        return None if self.life is None else self.life.released
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -168,6 +229,7 @@ class UpgradeGraph(Policy):
     releases: tuple[Release, ...]
     rules: tuple[Rule, ...] = ()
     edges: tuple[Edge, ...] = ()
+    fallback: Procedure | None = None
 
     @property
     def kind(self) -> str:

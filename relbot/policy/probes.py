@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relbot.findings import Finding
+from relbot.policy import patterns
 from relbot.policy.model import Probe
 from relbot.policy.trees import Tree, Unreadable, matching
 
@@ -66,28 +67,25 @@ def read_probe(probe: Probe, policy: str, tree: Tree, *,
             declared.extend(_declared_in(probe, policy, path, text))
         except Unreadable as exc:
             findings.append(Finding(path, exc.rule, f"{exc.message} ({probe.origin})"))
-    if require and probe.required and not declared and not findings:
+    if require and not declared and not findings:
         why = ("no file matches" if not paths
                else f"{', '.join(paths[:3])} {'has' if len(paths) == 1 else 'have'} no "
                     + (f"key {probe.key}" if probe.key else "match"))
-        findings.append(Finding(probe.file, "probe-found-nothing",
-                                f"the {policy} probe {probe.label} found no version: {why}; "
-                                f"fix the probe ({probe.origin}) or set required = false"))
+        if probe.required:
+            findings.append(Finding(probe.file, "probe-found-nothing",
+                                    f"the {policy} probe {probe.label} found no version: "
+                                    f"{why}; fix the probe ({probe.origin}) or set "
+                                    "required = false"))
+        else:
+            findings.append(Finding(probe.file, "probe-found-nothing",
+                                    f"the optional {policy} probe {probe.label} found nothing: "
+                                    f"{why} ({probe.origin})", severity="warning"))
     return declared, findings
 
 
 def _declared_in(probe: Probe, policy: str, path: str, text: str) -> list[Declared]:
     if probe.pattern is not None:
-        found = []
-        for number, match in enumerate(re.finditer(probe.pattern, text, re.MULTILINE),
-                                       start=1):
-            value = match.group("version")
-            if value is None:
-                continue
-            line = text.count("\n", 0, match.start("version")) + 1
-            slot = f"match {number}"
-            found.append(Declared(policy, probe, path, line, value.strip(), slot, slot, False))
-        return found
+        return _pattern_values(probe, policy, path, text)
     fmt = probe.format or _FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise Unreadable("probe-format", "has no .toml, .yaml, .yml or .json suffix; set the "
@@ -104,6 +102,35 @@ def _declared_in(probe: Probe, policy: str, path: str, text: str) -> list[Declar
     return found
 
 
+def _pattern_values(probe: Probe, policy: str, path: str, text: str) -> list[Declared]:
+    """Matches of the probe's pattern; inside ``within`` regions they form a list each."""
+    assert probe.pattern is not None  # noqa: S101 (the caller checked)
+    regions: list[tuple[int, str, str | None]]
+    if probe.within is None:
+        regions = [(0, text, None)]
+    else:
+        regions = [(m.start(), m.group(0), f"within match {n}") for n, m in enumerate(
+            patterns.finditer(probe.within, text, f"{probe.origin}.within", path), start=1)]
+    found = []
+    for offset, region, group in regions:
+        for number, match in enumerate(
+                patterns.finditer(probe.pattern, region, f"{probe.origin}.pattern", path),
+                start=1):
+            groups = match.groupdict()
+            if groups.get("version") is not None:
+                value, start = str(groups["version"]).strip(), match.start("version")
+            elif groups.get("major") is not None and groups.get("minor") is not None:
+                value = f"{groups['major']}.{groups['minor']}"
+                start = match.start("major")
+            else:
+                continue
+            line = text.count("\n", 0, offset + start) + 1
+            slot = f"match {number}" if group is None else f"{group}[{number - 1}]"
+            found.append(Declared(policy, probe, path, line, value, slot, group or slot,
+                                  group is not None))
+    return found
+
+
 def _parse(fmt: str, text: str) -> Any:
     try:
         if fmt == "toml":
@@ -111,9 +138,8 @@ def _parse(fmt: str, text: str) -> Any:
         return json.loads(text, parse_float=str)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise Unreadable("probe-unreadable", f"is not valid {fmt.upper()}: {exc}") from None
-    except RecursionError:  # a nesting bomb in a probed file (data from the MR)
-        raise Unreadable("probe-unreadable", f"nests its {fmt.upper()} too deeply to "
-                                             "read") from None
+    except RecursionError:
+        raise Unreadable("probe-unreadable", f"is {fmt.upper()} nested too deeply") from None
 
 
 def _walk(data: Any, parts: list[str], concrete: list[str | int]) -> Iterator[
@@ -212,8 +238,8 @@ def _yaml_values(probe: Probe, policy: str, path: str, text: str,
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise Unreadable("probe-unreadable", f"is not valid YAML: {exc}") from None
-    except RecursionError:  # a nesting bomb in a probed file (data from the MR)
-        raise Unreadable("probe-unreadable", "nests its YAML too deeply to read") from None
+    except RecursionError:
+        raise Unreadable("probe-unreadable", "is YAML nested too deeply") from None
     for number, document in enumerate(documents):
         if document is None:
             continue

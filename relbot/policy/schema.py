@@ -21,7 +21,7 @@ from relbot.errors import PolicyError
 if TYPE_CHECKING:
     import jsonschema
 
-SCHEMAS = ("probe", "support-window", "upgrade-graph")
+SCHEMAS = ("lifecycle", "probe", "support-window", "upgrade-graph")
 
 _TYPE_TEXT = {
     "string": "a string",

@@ -17,6 +17,7 @@ from packaging.version import Version
 from relbot.config import did_you_mean
 from relbot.errors import UsageError
 from relbot.policy import graph, load, window
+from relbot.policy.lifecycle import FUTURE, Clock, today
 from relbot.policy.model import Policy, Release, SupportWindow, UpgradeGraph, parse_version
 
 
@@ -29,6 +30,7 @@ class PathAnswer:
     goal: str
     steps: tuple[str, ...] | None
     reason: str = ""
+    notes: tuple[str, ...] = ()  # such as a release on the path that is not out yet
 
     @property
     def found(self) -> bool:
@@ -44,21 +46,36 @@ class PathAnswer:
         return {"subject": self.subject, "from": self.start, "to": self.goal,
                 "path": list(self.steps) if self.steps is not None else None,
                 "upgrades": len(self.steps) - 1 if self.steps is not None else None,
-                "reason": self.reason or None}
+                "reason": self.reason or None, "notes": list(self.notes)}
 
 
-def upgrade_path(root: Path, subject: str, start: str, goal: str) -> PathAnswer:
+def upgrade_path(root: Path, subject: str, start: str, goal: str,
+                 clock: Clock = today) -> PathAnswer:
     """The shortest allowed upgrade path of ``subject`` (a policy name or file)."""
     policy = load.load(subject, root.resolve())
-    return path_in(policy, start, goal)
+    return path_in(policy, start, goal, clock)
 
 
-def path_in(policy: Policy, start: str, goal: str) -> PathAnswer:
+def path_in(policy: Policy, start: str, goal: str, clock: Clock = today) -> PathAnswer:
     """The shortest allowed upgrade path from ``start`` to ``goal`` within ``policy``."""
     if isinstance(policy, UpgradeGraph):
         first, last = (_release(policy, text) for text in (start, goal))
         route = graph.shortest_path(policy, first, last)
-        return PathAnswer(policy.name, first.name, last.name, route.steps, route.reason)
+        reason = route.reason
+        if route.steps is None and policy.fallback is not None and last.index > first.index:
+            reason += (f"\n{policy.fallback.name[:1].upper()}{policy.fallback.name[1:]}"
+                       + (f" ({policy.fallback.url})" if policy.fallback.url else "") + ":\n"
+                       + "\n".join(f"{n}. {step}" for n, step in enumerate(
+                           policy.fallback.steps, start=1)))
+            if first.life is not None and first.life.last_patch is not None:
+                reason += (f"\nThe most recent point release of {first.name} upstream lists "
+                           f"is {first.life.last_patch}.")
+        day = clock()
+        notes = tuple(
+            f"{policy.title} {r.name} is not released yet (planned for {r.released})"
+            for r in (policy.release(name) for name in (route.steps or ()))
+            if r is not None and r.life is not None and r.life.phase(day) == FUTURE)
+        return PathAnswer(policy.name, first.name, last.name, route.steps, reason, notes)
     if isinstance(policy, SupportWindow):
         versions = [_version(policy, text) for text in (start, goal)]
         steps, reason = window.minor_path(policy, versions[0], versions[1])
