@@ -210,22 +210,33 @@ def init(root: Path, preset: str, force: bool) -> None:
 @click.option("--no-push", is_flag=True, help="Stop after the tag.")
 @click.option("--all", "all_components", is_flag=True,
               help="Release every component that has pending fragments, in order.")
+@click.option("--prepare", is_flag=True, help="release_flow = \"prepare\": put the release "
+              "commit on a prepare branch and push only that branch.")
+@click.option("--finish", is_flag=True, help="release_flow = \"prepare\": on a prepare "
+              "branch, merge it into the release branch, tag, push and publish.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @relbot_command()
 def cut(root: Path, component_name: str | None, dry_run: bool, yes: bool,
         version_text: str | None, pre: str | None, hotfix: bool, date: str, no_push: bool,
-        all_components: bool, as_json: bool) -> None:
+        all_components: bool, prepare: bool, finish: bool, as_json: bool) -> None:
     """Cut a release: version, changelog, commit, tag, push, forge release."""
+    import json
+
     from relbot.cut_command import run_cut
 
     out = (lambda text: click.echo(text, err=True)) if as_json else click.echo
     confirm = None if yes else _confirm
-    data = run_cut(root, component_name, all_components=all_components, dry_run=dry_run,
-                   confirm=confirm, say=out, date=date, version=version_text, pre=pre,
-                   hotfix=hotfix, push=not no_push)
-    if as_json:
-        import json
+    try:
+        data = run_cut(root, component_name, all_components=all_components, dry_run=dry_run,
+                       confirm=confirm, say=out, date=date, version=version_text, pre=pre,
+                       hotfix=hotfix, push=not no_push, prepare=prepare, finish=finish)
+    except RelbotError as exc:
+        if as_json:  # a JSON reader gets an object on failure too; the sentence goes to stderr
+            from relbot.secrets import mask
 
+            click.echo(json.dumps({"error": mask(str(exc)), "exit_code": exc.exit_code}))
+        raise
+    if as_json:
         click.echo(json.dumps(data, indent=2))
 
 

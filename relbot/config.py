@@ -104,6 +104,16 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
     Option("create_release_branch", "bool", "On the first release of a new minor "
            "version, create the release branch (`release_branch_format`) at the release "
            "commit and push it with the tag.", default=False),
+    Option("release_flow", "str", "`direct`: `relbot cut` releases on the default branch. "
+           "`prepare` (Tarook's flow): `cut --prepare` puts the release commit on a prepare "
+           "branch, `cut --finish` merges it into the release branch, tags and publishes "
+           "there.", default="direct", choices=("direct", "prepare")),
+    Option("prepare_branch_format", "str", "Branch `cut --prepare` creates; `{version}` is "
+           "filled in.", default="release-prepare/v{version}"),
+    Option("hotfix_mode", "str", "`post-merge`: `cut --hotfix` on the release branch writes "
+           "the hotfix release commit. `pre-merge`: `mr check --fix` writes it into the hotfix "
+           "MR, and `cut --hotfix` only tags and publishes it.", default="post-merge",
+           choices=("post-merge", "pre-merge")),
 )
 
 
@@ -126,6 +136,9 @@ class Component:
     max_fragment_bytes: int
     notes_supported_versions: bool
     create_release_branch: bool
+    release_flow: str = "direct"
+    prepare_branch_format: str = "release-prepare/v{version}"
+    hotfix_mode: str = "post-merge"
 
     def tag(self, version: str) -> str:
         """The git tag of ``version``."""
@@ -269,7 +282,11 @@ def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str
     for name in names:
         if names.count(name) > 1:
             raise err(f"two components are named {name!r}; each needs its own name.")
-    return Config(root=root, source=source, components=components, **values)
+    config = Config(root=root, source=source, components=components, **values)
+    from relbot.branches import validate_formats
+
+    validate_formats(config)
+    return config
 
 
 def _parse_component(

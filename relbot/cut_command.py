@@ -30,10 +30,13 @@ def run_cut(
     pre: str | None,
     hotfix: bool,
     push: bool,
+    prepare: bool = False,
+    finish: bool = False,
 ) -> dict[str, Any]:
     """Cut the release(s); returns what happened as JSON-ready data."""
     config = load_config(root.resolve())
-    options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push)
+    options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push,
+                         prepare=prepare, finish=finish)
 
     def forge_for(project: Project) -> Forge:
         if not push:
@@ -68,17 +71,23 @@ def run_cut(
         say(plan.describe())
         say("")
         say(plan.notes.text.rstrip("\n"))
-        return {**plan.as_dict(), "dry_run": True}
+        return plan.as_dict(dry_run=True)
     if plan.complete:
         say(f"{plan.tag} is already released completely; nothing to do.")
-        return {**plan.as_dict(), "steps_done": []}
+        return plan.as_dict()
     if confirm is not None and not confirm(plan.describe() + "\n\n"
                                            + plan.notes.text.rstrip("\n")):
         raise ReleaseRefused("cancelled; nothing was changed.")
     result = execute(plan, project, forge, lambda step: say(_done(step)))
-    say(f"released {plan.tag} ({result.commit[:12]})"
-        + (f": {result.release_url}" if result.release_url else ""))
-    if not push:
+    if plan.stage == "prepare":
+        say(f"prepared {plan.tag} on {plan.branch} ({result.commit[:12]}); after the soak, "
+            f"`relbot cut --finish` on {plan.branch} releases it.")
+    else:
+        say(f"released {plan.tag} ({result.commit[:12]})"
+            + (f": {result.release_url}" if result.release_url else ""))
+    for message in result.messages:
+        say(message)
+    if not push and plan.stage != "prepare":
         say("not pushed (--no-push): `relbot cut` again pushes it.")
     return result.as_dict()
 
@@ -110,7 +119,7 @@ def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Proj
             data.append({"component": outcome.component, "skipped": outcome.skipped})
         elif outcome.result is None and outcome.plan is not None:
             say(outcome.plan.describe())
-            data.append({**outcome.plan.as_dict(), "dry_run": True})
+            data.append(outcome.plan.as_dict(dry_run=True))
         elif outcome.result is not None:
             say(f"{outcome.component}: released {outcome.result.plan.tag}")
             data.append(outcome.result.as_dict())

@@ -72,8 +72,22 @@ class Project:
     def next_version(self, fragments: FragmentSet, *, hotfix: bool = False) -> Version:
         """The version the pending fragments ask for; refuses invalid fragments."""
         fragments.require_valid("next-version")
-        return next_version(self.component, self.current_version(), fragments.fragments,
-                            hotfix=hotfix)
+        current = self.current_version()
+        version = next_version(self.component, current, fragments.fragments, hotfix=hotfix)
+        return self._past_hotfixes(current, version)
+
+    def _past_hotfixes(self, current: Version, version: Version) -> Version:
+        """A patch bump past the patch releases a release branch already made (hotfixes),
+        so ``next-version`` and ``cut`` on the default branch agree."""
+        if (version.prerelease or version.patch == 0 or self.git is None
+                or (version.major, version.minor) != (current.major, current.minor)):
+            return version
+        from relbot.versions import tag_glob
+
+        taken = set(self.git.tags(tag_glob(self.component)))
+        while self.component.tag(str(version)) in taken:
+            version = version.bump_patch()
+        return version
 
     def notes(
         self,

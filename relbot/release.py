@@ -1,30 +1,48 @@
-"""Cutting a release: a plan of steps, each of which knows whether it is done.
+"""Cutting a release: one description, and the steps derived from it and the repository.
 
-:func:`plan_release` only reads (``--dry-run`` prints its result and stops);
-:func:`execute` carries out the steps that are not done yet. The release
-commit carries trailers naming component, version and date, so a rerun after
-a crash at any point finds the half-made release and finishes it, and never
-makes a second commit or tag. A push the remote refuses is atomic (nothing
-moved there) and relbot undoes its own unpushed commit and tag, so the
-repository is as before and the user can pull and run again.
+A release is a :class:`~relbot.release_commit.Spec` (component, version, date, flow and
+the branches it lands on), recorded in the trailers of its release commit. :func:`derive_steps`
+turns a spec and the repository's state into the steps still to do, the same way
+for a fresh plan and for a resumed one, so a rerun after a crash (or a CI job
+retry) finishes exactly what the first run started. :func:`plan_release` only
+reads; :func:`execute` changes things.
+
+A commit counts as relbot's release commit only when its content proves it
+(:func:`relbot.release_commit.prove_release_commit`); trailers in a message prove
+nothing, since anyone who can get a commit merged can write them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import re
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from relbot import branches
 from relbot.config import rel
 from relbot.errors import GitError, ReleaseRefused, UsageError
 from relbot.findings import Finding, errors
 from relbot.fragments import Fragment, FragmentSet, scan
 from relbot.notes import Notes
+from relbot.release_commit import (
+    DIRECT,
+    FINISH,
+    HOTFIX,
+    PRE,
+    PREPARE,
+    ProvenRelease,
+    Spec,
+    blob,
+    changelog_with,
+    make_release_commit,
+    prove_release_commit,
+    release_paths,
+)
 from relbot.versions import (
     Version,
     parse_version,
@@ -39,16 +57,33 @@ if TYPE_CHECKING:
     from relbot.git import GitRepo
     from relbot.project import Project
 
-TRAILER_COMPONENT = "Relbot-Component"
-TRAILER_VERSION = "Relbot-Version"
-TRAILER_DATE = "Relbot-Date"
+
+ZERO = "0" * 40
+
+
+class StepKind(Enum):
+    """What a step does; :data:`STEP_TITLES` says it for people."""
+
+    COMMIT = "commit"
+    MERGE = "merge"
+    TAG = "tag"
+    BRANCH = "branch"
+    PUSH = "push"
+    PUBLISH = "publish"
+    MERGE_BACK = "merge-back"
+    SYNC = "sync"
+
 
 STEP_TITLES = {
-    "commit": "changelog, version file and fragment removal in one release commit",
-    "tag": "annotated tag holding the notes",
-    "branch": "release branch at the release commit",
-    "push": "atomic push of branch and tag",
-    "publish": "forge release with the notes as Markdown",
+    StepKind.COMMIT: "changelog, version file and fragment removal in one release commit",
+    StepKind.MERGE: "prepare branch merged into the release branch",
+    StepKind.TAG: "annotated tag holding the notes",
+    StepKind.BRANCH: "release branch at the release commit",
+    StepKind.PUSH: "atomic push of branch and tag",
+    StepKind.PUBLISH: "forge release with the notes as Markdown",
+    StepKind.MERGE_BACK: "merge request from the release branch back to the default branch",
+    StepKind.SYNC: "the hotfix's changelog section and version file, offered to the default "
+                   "branch",
 }
 
 
@@ -65,42 +100,83 @@ class CutOptions:
     pre: str | None = None
     hotfix: bool = False
     push: bool = True
+    prepare: bool = False
+    finish: bool = False
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the plan and whether it is already done."""
+    """One step of the plan and whether it is already done.
 
-    key: str
+    A push step carries its refspecs as (source, destination ref) pairs; the source
+    is ``release`` (the release commit), ``target`` (the commit the tag names) or
+    ``tag``, resolved when the step runs.
+    """
+
+    kind: StepKind
     done: bool
     detail: str = ""
+    pushes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The step's name in JSON and messages."""
+        return self.kind.value
 
     @property
     def title(self) -> str:
         """What the step does, for people."""
-        return STEP_TITLES[self.key]
+        return STEP_TITLES[self.kind]
 
 
 @dataclass(frozen=True)
 class ReleasePlan:
     """Everything a release will do, computed without changing anything."""
 
-    component: str
-    version: str
+    spec: Spec
+    stage: str  # the flow's part this run does: direct, hotfix, pre, prepare or finish
     tag: str
-    branch: str
-    base: str
-    commit: str | None
-    prerelease: bool
-    hotfix: bool
-    date: str
+    base: str  # the parent of the release commit (pre-release: the commit tagged)
+    commit: str | None  # the release commit once made
+    target: str | None  # the commit the tag names, where already known
+    merge_from: str | None  # prepare: the release branch to merge the default branch into
     notes: Notes
     release_notes: Notes
     fragments: tuple[str, ...]
-    release_branch: str | None
     steps: tuple[Step, ...]
+    default_branch: str | None = None
     resumed: bool = False
     forge: str = "none"
+
+    @property
+    def component(self) -> str:
+        """The component released."""
+        return self.spec.component
+
+    @property
+    def version(self) -> str:
+        """The version released."""
+        return self.spec.version
+
+    @property
+    def branch(self) -> str:
+        """The branch the release commit lands on."""
+        return self.spec.branch
+
+    @property
+    def release_branch(self) -> str | None:
+        """The release branch this release creates or finishes into."""
+        return self.spec.release_branch
+
+    @property
+    def prerelease(self) -> bool:
+        """A pre-release: a tag only, no release commit."""
+        return self.spec.flow == PRE
+
+    @property
+    def hotfix(self) -> bool:
+        """A patch release from the hotfix fragments on a release branch."""
+        return self.spec.flow == HOTFIX
 
     @property
     def pending(self) -> list[Step]:
@@ -114,9 +190,11 @@ class ReleasePlan:
 
     def describe(self) -> str:
         """The plan as a maintainer reads it before saying yes."""
-        kind = "pre-release" if self.prerelease else ("hotfix" if self.hotfix else "release")
+        kind = {PRE: "pre-release", HOTFIX: "hotfix", PREPARE: "prepared release",
+                FINISH: "release"}.get(self.stage, "release")
         state = " (resuming an unfinished release)" if self.resumed and not self.complete else ""
-        lines = [f"{kind} {self.tag} of {self.component} from {self.branch}{state}:"]
+        where = self.spec.release_branch if self.stage == FINISH else self.spec.branch
+        lines = [f"{kind} {self.tag} of {self.component} from {where}{state}:"]
         for number, step in enumerate(self.steps, 1):
             mark = "done" if step.done else "todo"
             lines.append(f"  {number}. [{mark}] {step.title}: {step.detail}")
@@ -124,20 +202,29 @@ class ReleasePlan:
             lines.append(f"  fragments: {len(self.fragments)}")
         return "\n".join(lines)
 
-    def as_dict(self) -> dict[str, object]:
-        """The plan as JSON-ready data."""
+    def as_dict(self, *, done: Sequence[StepKind] = (), commit: str | None = None,
+                release_url: str | None = None, dry_run: bool = False,
+                messages: Sequence[str] = ()) -> dict[str, object]:
+        """The plan (and what a run did of it) as JSON: the same keys for every run."""
         return {
             "component": self.component,
             "version": self.version,
             "tag": self.tag,
             "branch": self.branch,
+            "flow": self.stage,
             "prerelease": self.prerelease,
             "hotfix": self.hotfix,
             "resumed": self.resumed,
+            "dry_run": dry_run,
+            "commit": commit or self.commit,
+            "release_url": release_url,
             "notes": self.notes.text,
             "release_notes": self.release_notes.text,
             "fragments": list(self.fragments),
-            "steps": [{"step": s.key, "done": s.done, "detail": s.detail} for s in self.steps],
+            "steps": [{"step": s.key, "done": s.done or s.kind in done, "detail": s.detail}
+                      for s in self.steps],
+            "steps_done": [kind.value for kind in done],
+            "messages": list(messages),
         }
 
 
@@ -147,33 +234,74 @@ class ReleaseResult:
 
     plan: ReleasePlan
     commit: str
-    done: tuple[str, ...] = ()
+    done: tuple[StepKind, ...] = ()
     release_url: str | None = None
+    messages: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
-        """The result as JSON-ready data: version, tag, commit, notes, steps done."""
-        data = self.plan.as_dict()
-        data.update(commit=self.commit, steps_done=list(self.done),
-                    release_url=self.release_url)
-        return data
+        """The result as JSON-ready data."""
+        return self.plan.as_dict(done=self.done, commit=self.commit,
+                                 release_url=self.release_url, messages=self.messages)
 
 
-# -- planning ---------------------------------------------------------------------------
+# -- planning --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    project: Project
+    git: GitRepo
+    forge: Forge
+    options: CutOptions
+    branch: str
+    remote: bool
+    remote_sha: str | None
+    head: str
 
 
 def plan_release(project: Project, options: CutOptions, forge: Forge) -> ReleasePlan:
     """The release ``options`` ask for, or the unfinished one a rerun must finish."""
     git = _git(project)
+    _check_options(project, options)
+    _require_no_operation_in_progress(git)
+    branch = _branch(git)
+    head = git.rev("HEAD")
+    if head is None:
+        raise ReleaseRefused("the repository has no commits yet.")
+    remote = git.has_remote()
+    remote_sha = _remote_ref(git, f"refs/heads/{branch}") if remote else None
+    if remote_sha is not None and not git.has_object(remote_sha):
+        _fetch(git, f"refs/heads/{branch}")  # objects only: planning moves no ref of yours
+    ctx = _Context(project, git, forge, options, branch, remote, remote_sha, head)
+    if options.finish:
+        return _plan_finish(ctx)
+    resumed = _resumable(ctx)
+    if resumed is not None:
+        return resumed
+    return _new_release(ctx)
+
+
+def _check_options(project: Project, options: CutOptions) -> None:
+    component = project.component
     if options.pre and options.hotfix:
         raise UsageError("--pre and --hotfix do not go together; a hotfix is a final "
                          "patch release.")
-    branch = _branch(git)
-    remote = git.has_remote()
-    remote_branch_sha = _remote_ref(git, f"refs/heads/{branch}") if remote else None
-    resumed = _resumable(project, git, options, forge, branch, remote, remote_branch_sha)
-    if resumed is not None:
-        return resumed
-    return _new_release(project, git, options, forge, branch, remote, remote_branch_sha)
+    if options.prepare and options.finish:
+        raise UsageError("--prepare and --finish are two runs: prepare first, finish after "
+                         "the soak.")
+    if (options.prepare or options.finish) and (options.pre or options.hotfix):
+        raise UsageError("--prepare and --finish do not go with --pre or --hotfix.")
+    staged = options.prepare or options.finish
+    if staged and component.release_flow != PREPARE:
+        raise UsageError(f"component {component.name!r} releases directly (release_flow = "
+                         "\"direct\"); --prepare and --finish need release_flow = "
+                         "\"prepare\".")
+    if component.release_flow == PREPARE and not (staged or options.hotfix):
+        raise UsageError(f"component {component.name!r} uses the prepare flow: run `relbot "
+                         "cut --prepare` on the default branch, then `relbot cut --finish` on "
+                         "the prepare branch.")
+    if options.version and options.pre and parse_version(options.version).prerelease:
+        raise UsageError("--version names a pre-release already; leave out --pre.")
 
 
 def _git(project: Project) -> GitRepo:
@@ -196,55 +324,212 @@ def _remote_ref(git: GitRepo, ref: str) -> str | None:
     return git.ls_remote([ref]).get(ref)
 
 
-def _new_release(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
-                 branch: str, remote: bool, remote_sha: str | None) -> ReleasePlan:
+def _fetch(git: GitRepo, ref: str) -> None:
+    with contextlib.suppress(GitError):  # what cannot be fetched is treated as unknown
+        git.run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "origin", ref)
+
+
+def _require_no_operation_in_progress(git: GitRepo) -> None:
+    for ref, what in (("MERGE_HEAD", "a merge"), ("CHERRY_PICK_HEAD", "a cherry-pick"),
+                      ("REVERT_HEAD", "a revert")):
+        if git.rev(ref) is not None:
+            raise ReleaseRefused(f"{what} is in progress; finish it (git commit) or abort it "
+                                 "first, then cut.")
+    gitdir = Path(git.run("rev-parse", "--absolute-git-dir"))
+    if (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists():
+        raise ReleaseRefused("a rebase is in progress; finish it (git rebase --continue) or "
+                             "abort it first, then cut.")
+
+
+def _require_full_history(project: Project, git: GitRepo) -> None:
+    if project.component.version_file is not None:
+        return
+    if git.run("rev-parse", "--is-shallow-repository") == "true":
+        raise ReleaseRefused("this clone is shallow, so relbot cannot see every release tag "
+                             "that gives the current version; fetch the whole history (git "
+                             "fetch --unshallow; in GitLab CI set GIT_DEPTH: 0) or set "
+                             "version_file.")
+
+
+def _new_release(ctx: _Context) -> ReleasePlan:
+    project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
     _require_clean(git)
-    _require_branch(project, git, branch, options.hotfix, remote)
-    head = git.rev("HEAD")
-    if head is None:
-        raise ReleaseRefused("the repository has no commits yet.")
-    _require_not_behind(git, branch, head, remote_sha)
+    explicit = parse_version(options.version, "--version") if options.version else None
+    flow = (HOTFIX if options.hotfix else
+            PRE if options.pre or (explicit is not None and explicit.prerelease) else
+            PREPARE if options.prepare else DIRECT)
+    default = _require_branch(ctx, flow)
+    _require_not_behind(git, ctx.branch, ctx.head, ctx.remote_sha)
+    _require_full_history(project, git)
 
     found = project.fragments(hotfix=options.hotfix)
     _require_fragments(project, found, options.hotfix)
     _require_policies(project, found.fragments)
 
     current = project.current_version()
-    if options.version:
-        target = parse_version(options.version, "--version")
-    else:
-        target = project.next_version(found, hotfix=options.hotfix)
+    target = explicit if explicit is not None else project.next_version(
+        found, hotfix=options.hotfix)
     if options.hotfix:
-        _require_hotfix_branch_matches(project, branch, target)
+        _require_hotfix_branch_matches(project, ctx.branch, target)
     if options.pre:
-        existing = versions_from_tags(component, _all_tags(git, project, remote))
+        existing = versions_from_tags(component, _all_tags(git, project, ctx.remote))
         target = prerelease(target.finalize_version(), options.pre, existing)
     require_forward(current, target)
     tag = component.tag(str(target))
-    _require_tag_free(git, tag, remote)
+    _require_tag_free(git, tag, ctx.remote)
 
+    merge_from = None
+    release_branch = None
+    branch = ctx.branch
+    if flow == PREPARE:
+        branch = branches.prepare_branch(component, str(target))
+        release_branch = branches.release_branch(component, target.major, target.minor)
+        _require_branch_free(git, branch, ctx.remote)
+        if target.patch:
+            merge_from = _branch_tip(git, release_branch, ctx.remote)
+    elif flow == DIRECT:
+        release_branch = _new_release_branch(project, git, target, ctx.remote)
+    spec = Spec(component.name, str(target), options.date, flow, branch, release_branch)
     notes, release_notes = _render(project, found.fragments, target, options.date)
-    release_branch = _release_branch(project, git, target, options, remote)
-    steps = []
-    if not options.pre:
-        message = component.commit_message.format(version=target, tag=tag,
-                                                  component=component.name)
-        steps.append(Step("commit", False, message))
-    steps.append(Step("tag", False, tag))
-    if release_branch:
-        steps.append(Step("branch", False, release_branch))
-    if options.push and remote:
-        steps.append(Step("push", False, f"{branch} and {tag} to origin"))
-    if forge.name != "none":
-        steps.append(Step("publish", False, f"{forge.name} release {tag}"))
+    steps = derive_steps(ctx, spec, flow, None, ctx.head if flow == PRE else None, default)
     return ReleasePlan(
-        component=component.name, version=str(target), tag=tag, branch=branch, base=head,
-        commit=None, prerelease=bool(options.pre), hotfix=options.hotfix, date=options.date,
-        notes=notes, release_notes=release_notes,
-        fragments=tuple(f.relpath for f in found.fragments), release_branch=release_branch,
-        steps=tuple(steps), forge=forge.name,
+        spec=spec, stage=flow, tag=tag, base=ctx.head, commit=None,
+        target=ctx.head if flow == PRE else None, merge_from=merge_from, notes=notes,
+        release_notes=release_notes, fragments=tuple(f.relpath for f in found.fragments),
+        steps=steps, default_branch=default, forge=ctx.forge.name,
     )
+
+
+def derive_steps(ctx: _Context, spec: Spec, stage: str, commit: str | None,
+                 target: str | None, default: str | None) -> tuple[Step, ...]:
+    """The steps of ``stage`` of the release ``spec``, each marked done or not from what the
+    repository, the remote and the forge hold: one derivation for fresh and resumed plans.
+
+    ``commit`` is the release commit (None: still to make), ``target`` the commit the
+    tag names (None: the release commit, or, when finishing, not merged yet).
+    """
+    git, component, forge = ctx.git, ctx.project.component, ctx.forge
+    tag = component.tag(spec.version)
+    if stage in (DIRECT, HOTFIX):
+        target = target or commit
+    steps: list[Step] = []
+    if stage in (DIRECT, HOTFIX, PREPARE):
+        message = component.commit_message.format(version=spec.version, tag=tag,
+                                                  component=component.name)
+        steps.append(Step(StepKind.COMMIT, commit is not None,
+                          commit[:12] if commit else message))
+    if stage == FINISH:
+        steps.append(Step(StepKind.MERGE, target is not None,
+                          f"{spec.branch} into {spec.release_branch}"))
+    pushes = _pushes(ctx, spec, stage, tag)
+    wanted = [dst for _, dst in pushes] + [f"{dst}^{{}}" for _, dst in pushes
+                                            if dst.startswith("refs/tags/")]
+    remote_refs = git.ls_remote(wanted) if pushes else {}
+    if stage != PREPARE:
+        steps.append(_tag_step(git, tag, target, remote_refs))
+    if stage == DIRECT and spec.release_branch:
+        local_branch = git.rev(f"refs/heads/{spec.release_branch}")
+        steps.append(Step(StepKind.BRANCH, local_branch is not None and local_branch == commit,
+                          spec.release_branch))
+    if pushes:
+        sources = {"release": commit, "target": target}
+        done = all(_on_remote(git, remote_refs, src, dst, sources) for src, dst in pushes)
+        shown = ", ".join(dst.removeprefix("refs/heads/").removeprefix("refs/tags/")
+                          for _, dst in pushes)
+        steps.append(Step(StepKind.PUSH, done, f"{shown} to origin", tuple(pushes)))
+    if forge.name != "none" and stage != PREPARE:
+        tagged = any(s.kind is StepKind.TAG and s.done for s in steps)
+        # no tag, no release: a fresh plan asks the forge nothing
+        steps.append(Step(StepKind.PUBLISH, tagged and forge.get_release(tag) is not None,
+                          f"{forge.name} release {tag}"))
+    if stage == HOTFIX and pushes and default and _newest_line(ctx, spec.version):
+        steps.append(_sync_step(ctx, spec, default))
+    if stage == FINISH and forge.name != "none" and default and spec.release_branch:
+        found = forge.find_merge_request(spec.release_branch, default)
+        steps.append(Step(StepKind.MERGE_BACK, found is not None,
+                          f"{spec.release_branch} into {default}"))
+    return tuple(steps)
+
+
+def sync_branch(component_tag: str, default: str) -> str:
+    """The branch that carries a hotfix's changelog and version to the default branch
+    (Tarook's ``hotfix/devel/<name>``)."""
+    return f"hotfix/{default}/{component_tag}"
+
+
+def _newest_line(ctx: _Context, version: str) -> bool:
+    """Whether ``version`` belongs to the newest release line (no higher X.Y is tagged)."""
+    mine = parse_version(version)
+    others = versions_from_tags(ctx.project.component,
+                                _all_tags(ctx.git, ctx.project, ctx.remote))
+    return all((v.major, v.minor) <= (mine.major, mine.minor) for v in others)
+
+
+def _sync_step(ctx: _Context, spec: Spec, default: str) -> Step:
+    """Done when the default branch has the section, or the sync branch (and its MR) exist."""
+    git, project = ctx.git, ctx.project
+    tag = project.component.tag(spec.version)
+    branch = sync_branch(tag, default)
+    refs = git.ls_remote([f"refs/heads/{default}", f"refs/heads/{branch}"])
+    tip = refs.get(f"refs/heads/{default}")
+    done = False
+    if tip is not None:
+        if not git.has_object(tip):
+            _fetch(git, f"refs/heads/{default}")
+        changelog, _, _ = release_paths(project)
+        heading = project.component.notes_version(spec.version)
+        if git.has_object(tip) and heading in blob(git, tip, changelog).decode("utf-8",
+                                                                                 "replace"):
+            done = True
+    if not done and f"refs/heads/{branch}" in refs:
+        done = ctx.forge.name == "none" or ctx.forge.find_merge_request(branch,
+                                                                        default) is not None
+    return Step(StepKind.SYNC, done, f"{branch} into {default}")
+
+
+def _pushes(ctx: _Context, spec: Spec, stage: str, tag: str) -> list[tuple[str, str]]:
+    """What the push step sends, as (source, destination ref) pairs."""
+    if not (ctx.options.push and ctx.remote):
+        return []
+    pushes: list[tuple[str, str]] = []
+    if stage in (DIRECT, HOTFIX):
+        pushes.append(("target", f"refs/heads/{spec.branch}"))
+        if stage == DIRECT and spec.release_branch:
+            pushes.append(("release", f"refs/heads/{spec.release_branch}"))
+    elif stage == PREPARE:
+        pushes.append(("release", f"refs/heads/{spec.branch}"))
+    elif stage == FINISH:
+        pushes.append(("target", f"refs/heads/{spec.release_branch}"))
+    if stage != PREPARE:
+        pushes.append(("tag", f"refs/tags/{tag}"))
+    return pushes
+
+
+def _tag_step(git: GitRepo, tag: str, target: str | None, remote_refs: dict[str, str]) -> Step:
+    """The tag step; refuses a tag of that name that is not this release's."""
+    remote_tag = remote_refs.get(f"refs/tags/{tag}")
+    remote_peeled = remote_refs.get(f"refs/tags/{tag}^{{}}", remote_tag)
+    local_tag = git.rev(f"refs/tags/{tag}")
+    if local_tag is not None and target is not None and local_tag != target:
+        raise ReleaseRefused(f"tag {tag} exists but points at {local_tag[:12]}, not at "
+                             f"the release commit {target[:12]}; delete or move it by hand.")
+    if remote_tag is not None and remote_peeled != (target or local_tag):
+        raise ReleaseRefused(f"the remote's tag {tag} is not this release's tag: someone "
+                             "released it first; compare with git ls-remote origin "
+                             f"{tag}, then delete your local release or theirs.")
+    return Step(StepKind.TAG, local_tag is not None or remote_tag is not None, tag)
+
+
+def _on_remote(git: GitRepo, remote_refs: dict[str, str], source: str, dst: str,
+               sources: dict[str, str | None]) -> bool:
+    there = remote_refs.get(dst)
+    if there is None:
+        return False
+    if source == "tag":
+        return True  # derive_steps refused a tag that is not this release's
+    commit = sources[source]
+    return commit is not None and git.has_object(there) and git.is_ancestor(commit, there)
 
 
 def _render(project: Project, fragments: Sequence[Fragment], version: Version,
@@ -273,47 +558,33 @@ def _require_clean(git: GitRepo) -> None:
         raise ReleaseRefused(f"the work tree is not clean ({shown}); commit or stash first.")
 
 
-def _require_branch(project: Project, git: GitRepo, branch: str, hotfix: bool,
-                    remote: bool) -> None:
-    if hotfix:
-        pattern = branch_pattern(project.component.release_branch_format)
-        if not pattern.fullmatch(branch):
-            example = project.component.release_branch_format.format(major="X", minor="Y")
+def _require_branch(ctx: _Context, flow: str) -> str | None:
+    """Refuse a branch this flow may not release from; returns the default branch."""
+    project, branch = ctx.project, ctx.branch
+    component = project.component
+    if flow == HOTFIX:
+        if branches.release_branch_line(component, branch) is None:
+            example = component.release_branch_format.format(major="X", minor="Y")
             raise ReleaseRefused(f"a hotfix is cut on a release branch ({example}), not on "
                                  f"{branch!r}.")
-        return
-    default = default_branch(project, git, remote)
-    if default is not None and branch != default:
+        return _default_or_none(ctx)
+    default = branches.default_branch(project.config, component, ctx.git, ctx.remote, branch)
+    if branch != default:
         raise ReleaseRefused(f"releases are cut on the default branch {default!r}, not on "
                              f"{branch!r} (hotfixes: --hotfix on a release branch).")
+    return default
 
 
-def default_branch(project: Project, git: GitRepo, remote: bool) -> str | None:
-    """The remote's HEAD, else ``default_branch`` from the configuration, else any branch."""
-    if remote:
-        try:
-            out = git.run("ls-remote", "--symref", "origin", "HEAD")
-        except GitError:  # an unreachable remote: fall back to what is known locally
-            out = ""
-        match = re.search(r"^ref: refs/heads/(\S+)\tHEAD$", out, re.MULTILINE)
-        if match:
-            return match.group(1)
-        recorded = git.remote_default_branch()
-        if recorded:
-            return recorded
-    return project.config.default_branch
-
-
-def branch_pattern(fmt: str) -> re.Pattern[str]:
-    """A regular expression for the branches ``release_branch_format`` names."""
-    parts = re.split(r"(\{major\}|\{minor\})", fmt)
-    return re.compile("".join(r"\d+" if p in ("{major}", "{minor}") else re.escape(p)
-                              for p in parts))
+def _default_or_none(ctx: _Context) -> str | None:
+    try:
+        return branches.default_branch(ctx.project.config, ctx.project.component, ctx.git,
+                                       ctx.remote, ctx.branch)
+    except ReleaseRefused:
+        return None
 
 
 def _require_hotfix_branch_matches(project: Project, branch: str, target: Version) -> None:
-    expected = project.component.release_branch_format.format(major=target.major,
-                                                              minor=target.minor)
+    expected = branches.release_branch(project.component, target.major, target.minor)
     if branch != expected:
         raise ReleaseRefused(f"hotfix {target} belongs on {expected!r}, but {branch!r} is "
                              "checked out; check the version file on this branch.")
@@ -374,12 +645,28 @@ def _require_tag_free(git: GitRepo, tag: str, remote: bool) -> None:
                              "first; pull, then check the version file.")
 
 
-def _release_branch(project: Project, git: GitRepo, target: Version, options: CutOptions,
-                    remote: bool) -> str | None:
+def _require_branch_free(git: GitRepo, branch: str, remote: bool) -> None:
+    if git.rev(f"refs/heads/{branch}") is not None or (
+            remote and _remote_ref(git, f"refs/heads/{branch}")):
+        raise ReleaseRefused(f"branch {branch} exists already but holds no release commit "
+                             "relbot can finish; delete it or give --version.")
+
+
+def _branch_tip(git: GitRepo, branch: str, remote: bool) -> str | None:
+    there = _remote_ref(git, f"refs/heads/{branch}") if remote else None
+    if there is not None:
+        if not git.has_object(there):
+            _fetch(git, f"refs/heads/{branch}")
+        return there if git.has_object(there) else None
+    return git.rev(f"refs/heads/{branch}")
+
+
+def _new_release_branch(project: Project, git: GitRepo, target: Version,
+                        remote: bool) -> str | None:
     component = project.component
-    if not component.create_release_branch or options.pre or options.hotfix or target.patch:
+    if not component.create_release_branch or target.patch or target.prerelease:
         return None
-    name = component.release_branch_format.format(major=target.major, minor=target.minor)
+    name = branches.release_branch(component, target.major, target.minor)
     if git.rev(f"refs/heads/{name}") is not None:
         return None
     if remote and _remote_ref(git, f"refs/heads/{name}"):
@@ -387,26 +674,71 @@ def _release_branch(project: Project, git: GitRepo, target: Version, options: Cu
     return name
 
 
-# -- resuming ---------------------------------------------------------------------------
+# -- resuming --------------------------------------------------------------------------------
 
 
-def _resumable(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
-               branch: str, remote: bool, remote_sha: str | None) -> ReleasePlan | None:
+def _resumable(ctx: _Context) -> ReleasePlan | None:
     """A release of this component that an earlier run started and did not finish."""
-    head = git.rev("HEAD")
-    if head is None:
-        return None
-    base = remote_sha if remote_sha and git.has_object(remote_sha) else None
-    candidates = git.commits_between(base)[:50] if base else [head]
-    if head not in candidates:
-        candidates.insert(0, head)
-    for commit in candidates:
-        if git.trailer(commit, TRAILER_COMPONENT) == [project.component.name]:
-            plan = _resume_commit(project, git, options, forge, branch, remote, commit)
-            if plan is not None and plan.complete and not _asks_for(plan, options):
-                return None  # done, and the user asks for something else: plan that
-            return plan
-    return _resume_prerelease(project, git, options, forge, branch, remote, head)
+    git, options = ctx.git, ctx.options
+    stage = HOTFIX if options.hotfix else PREPARE if options.prepare else DIRECT
+    candidates = _candidates(ctx, stage)
+    for commit, parent, target in candidates:
+        proven = prove_release_commit(ctx.project, git, commit, parent=parent)
+        if proven is None or proven.spec.flow != stage:
+            continue
+        if not proven.spec.branch:  # made before relbot recorded the branch
+            proven = replace(proven, spec=replace(proven.spec, branch=ctx.branch))
+        if stage == PREPARE:
+            if parent is None and not _starts_from(git, proven.parent, ctx.head):
+                continue
+        elif proven.spec.branch != ctx.branch:
+            continue
+        plan = _resume_plan(ctx, proven, stage, target)
+        if plan.complete and not _asks_for(plan, options):
+            return None  # done, and the user asks for something else: plan that
+        return plan
+    return _resume_prerelease(ctx)
+
+
+def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | None]]:
+    """Commits that may be this component's unfinished release: (commit, parent, target)."""
+    git = ctx.git
+    if stage == PREPARE:
+        listed = git.run("for-each-ref", "--format=%(objectname) %(refname:short)",
+                         "refs/heads/").splitlines()
+        return [(tip, None, None) for tip, _, name in (line.partition(" ") for line in listed)
+                if branches.is_prepare_branch(ctx.project.component, name)]
+    base = ctx.remote_sha if ctx.remote_sha and git.has_object(ctx.remote_sha) else None
+    chain = git.commits_between(base)[:50] if base else []
+    if ctx.head not in chain:
+        chain.insert(0, ctx.head)
+    candidates: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in chain]
+    retry = git.current_branch() is None  # CI checks out the pipeline's commit detached
+    if retry and base and base != ctx.head and git.is_ancestor(ctx.head, base):
+        ahead = git.commits_between(ctx.head, base)
+        if len(ahead) == 1:  # a retried CI job: the remote holds the release commit
+            candidates.append((ahead[0], ctx.head, None))
+    if stage == HOTFIX and ctx.project.component.hotfix_mode == "pre-merge":
+        candidates += _merged_hotfix(git, ctx.head)
+    return candidates
+
+
+def _merged_hotfix(git: GitRepo, head: str) -> list[tuple[str, str | None, str | None]]:
+    """A merged hotfix MR: HEAD merges the MR's branch, whose tip is the release commit."""
+    parents = git.run("rev-list", "--parents", "-n", "1", head).split()[1:]
+    if len(parents) != 2:
+        return []
+    if git.run("rev-parse", f"{head}^{{tree}}") != git.run("rev-parse",
+                                                           f"{parents[1]}^{{tree}}"):
+        return []  # the merge brought more than the hotfix: no release commit to tag as is
+    return [(parents[1], None, head)]
+
+
+def _starts_from(git: GitRepo, parent: str, head: str) -> bool:
+    """Whether a prepare commit's parent is HEAD, or a merge of HEAD into a release branch."""
+    if parent == head:
+        return True
+    return head in git.run("rev-list", "--parents", "-n", "1", parent).split()[1:]
 
 
 def _asks_for(plan: ReleasePlan, options: CutOptions) -> bool:
@@ -416,85 +748,78 @@ def _asks_for(plan: ReleasePlan, options: CutOptions) -> bool:
     return options.version is None or str(parse_version(options.version)) == plan.version
 
 
-def _resume_commit(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
-                   branch: str, remote: bool, commit: str) -> ReleasePlan | None:
-    component = project.component
-    versions = git.trailer(commit, TRAILER_VERSION)
-    if not versions:
-        return None
-    dates = git.trailer(commit, TRAILER_DATE)
-    version = parse_version(versions[0], f"the {TRAILER_VERSION} trailer of {commit[:12]}")
-    date = dates[0] if dates else options.date
-    tag = component.tag(str(version))
-    _finish_interrupted_checkout(git, commit)
-
-    removed = set(git.run("diff", "--name-only", "--diff-filter=D", f"{commit}^",
-                          commit).splitlines())
-    fragments = _fragments_at(project, git, f"{commit}^", removed)
-    hotfix = any(component.hotfix_directory is not None
-                 and (project.root / f).parent == component.hotfix_directory
-                 for f in removed)
-    steps = _state(project, git, forge, branch, remote, commit, tag, options.push)
-    notes, release_notes = _render(project, fragments, version, date)
+def _resume_plan(ctx: _Context, proven: ProvenRelease, stage: str,
+                 target: str | None) -> ReleasePlan:
+    project = ctx.project
+    spec = proven.spec
+    if not spec.date:
+        spec = replace(spec, date=ctx.options.date)
+    version = parse_version(spec.version)
+    fragments = _fragments_at(project, ctx.git, proven.parent, set(proven.removed))
+    notes, release_notes = _render(project, fragments, version, spec.date)
+    default = _default_or_none(ctx)
+    steps = derive_steps(ctx, spec, stage, proven.commit, target, default)
     return ReleasePlan(
-        component=component.name, version=str(version), tag=tag, branch=branch,
-        base=f"{commit}^", commit=commit, prerelease=False, hotfix=hotfix, date=date,
-        notes=notes, release_notes=release_notes,
-        fragments=tuple(f.relpath for f in fragments), release_branch=None,
-        steps=(Step("commit", True, commit[:12]), *steps), resumed=True, forge=forge.name,
+        spec=spec, stage=stage, tag=project.component.tag(spec.version), base=proven.parent,
+        commit=proven.commit, target=target or (proven.commit if stage != FINISH else None),
+        merge_from=None, notes=notes, release_notes=release_notes,
+        fragments=tuple(f.relpath for f in fragments), steps=steps, default_branch=default,
+        resumed=True, forge=ctx.forge.name,
     )
 
 
-def _resume_prerelease(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
-                       branch: str, remote: bool, head: str) -> ReleasePlan | None:
+def _plan_finish(ctx: _Context) -> ReleasePlan:
+    """``cut --finish`` on a prepare branch: the prepared release, merged, tagged, published."""
+    git, component = ctx.git, ctx.project.component
+    if not branches.is_prepare_branch(component, ctx.branch):
+        example = component.prepare_branch_format.format(version="X.Y.Z")
+        raise ReleaseRefused(f"--finish runs on a prepare branch ({example}), not on "
+                             f"{ctx.branch!r}.")
+    _require_not_behind(git, ctx.branch, ctx.head, ctx.remote_sha)
+    proven = None
+    for commit in git.run("rev-list", "--first-parent", "-n", "20", ctx.head).splitlines():
+        found = prove_release_commit(ctx.project, git, commit)
+        if found is not None and found.spec.flow == PREPARE:
+            proven = found
+            break
+    if proven is None or proven.spec.branch != ctx.branch or not proven.spec.release_branch:
+        raise ReleaseRefused(f"{ctx.branch!r} holds no release commit of {component.name!r} "
+                             "made by `relbot cut --prepare`; nothing to finish.")
+    release_branch = proven.spec.release_branch
+    tag = component.tag(proven.spec.version)
+    target = git.rev(f"refs/tags/{tag}")
+    if target is None:
+        for tip in (git.rev(f"refs/heads/{release_branch}"),
+                    _branch_tip(git, release_branch, ctx.remote) if ctx.remote else None):
+            if tip is not None and git.is_ancestor(ctx.head, tip):
+                target = tip
+                break
+    return _resume_plan(ctx, proven, FINISH, target)
+
+
+def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
+    project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
-    pres = [(v, t) for t in git.tags_at(head, tag_glob(component))
+    pres = [(v, t) for t in git.tags_at(ctx.head, tag_glob(component))
             for v in versions_from_tags(component, [t]) if v.prerelease]
-    if not pres:
+    if not pres or options.prepare or options.hotfix:
         return None
     version, tag = max(pres)
-    steps = _state(project, git, forge, branch, remote, head, tag, options.push,
-                   push_branch=False)
+    spec = Spec(component.name, str(version), options.date, PRE, ctx.branch)
+    steps = derive_steps(ctx, spec, PRE, None, ctx.head, None)
     if all(s.done for s in steps):
         if options.pre:
             raise ReleaseRefused(f"HEAD is already released as {tag}; commit something new "
                                  "before the next pre-release.")
         return None  # a complete pre-release: the final release is a new one
-    found = _fragments_at(project, git, head)
+    found = _fragments_at(project, git, ctx.head)
     notes, release_notes = _render(project, found, version, options.date)
     return ReleasePlan(
-        component=component.name, version=str(version), tag=tag, branch=branch, base=head,
-        commit=head, prerelease=True, hotfix=False, date=options.date, notes=notes,
-        release_notes=release_notes, fragments=tuple(f.relpath for f in found),
-        release_branch=None, steps=tuple(steps), resumed=True, forge=forge.name,
+        spec=spec, stage=PRE, tag=tag, base=ctx.head, commit=None, target=ctx.head,
+        merge_from=None, notes=notes, release_notes=release_notes,
+        fragments=tuple(f.relpath for f in found), steps=steps, resumed=True,
+        forge=ctx.forge.name,
     )
-
-
-def _state(project: Project, git: GitRepo, forge: Forge, branch: str, remote: bool,
-           commit: str, tag: str, push: bool, *, push_branch: bool = True) -> list[Step]:
-    """Which of tag, push and publish are done for the release at ``commit``."""
-    local_tag = git.rev(f"refs/tags/{tag}")
-    if local_tag is not None and local_tag != commit:
-        raise ReleaseRefused(f"tag {tag} exists but points at {local_tag[:12]}, not at the "
-                             f"release commit {commit[:12]}; delete or move it by hand.")
-    steps = [Step("tag", local_tag == commit, tag)]
-    if remote and push:
-        refs = git.ls_remote([f"refs/heads/{branch}", f"refs/tags/{tag}"])
-        remote_tag = refs.get(f"refs/tags/{tag}")
-        remote_branch = refs.get(f"refs/heads/{branch}")
-        tag_pushed = remote_tag is not None and remote_tag == git.object_id(f"refs/tags/{tag}")
-        if remote_tag is not None and not tag_pushed and local_tag is not None:
-            raise ReleaseRefused(f"the remote's tag {tag} is not this release's tag: someone "
-                                 "released it first.")
-        branch_pushed = not push_branch or (
-            remote_branch is not None and git.has_object(remote_branch)
-            and git.is_ancestor(commit, remote_branch))
-        steps.append(Step("push", tag_pushed and branch_pushed,
-                          f"{branch} and {tag} to origin" if push_branch else tag))
-    if forge.name != "none":
-        steps.append(Step("publish", forge.get_release(tag) is not None,
-                          f"{forge.name} release {tag}"))
-    return steps
 
 
 def _fragments_at(project: Project, git: GitRepo, rev: str,
@@ -512,42 +837,202 @@ def _fragments_at(project: Project, git: GitRepo, rev: str,
     return fragments
 
 
-def _finish_interrupted_checkout(git: GitRepo, commit: str) -> None:
-    """A crash between moving the branch and updating the files: finish the update."""
-    if git.rev("HEAD") != commit or not git.status():
-        return
-    if git.ok("diff", "--quiet", f"{commit}^") and git.ok("diff", "--cached", "--quiet",
-                                                          f"{commit}^"):
-        git.checkout_tree(f"{commit}^", commit)
+# -- executing -------------------------------------------------------------------------------
 
 
-# -- executing ---------------------------------------------------------------------------
+@dataclass
+class _Progress:
+    """What execute has made so far (the plan itself stays frozen)."""
+
+    commit: str | None
+    target: str | None
+    url: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+_Action = Callable[["ReleasePlan", "Project", "GitRepo", "Forge", _Progress, Step], None]
 
 
 def execute(plan: ReleasePlan, project: Project, forge: Forge,
             report: Callable[[Step], None] = lambda step: None) -> ReleaseResult:
     """Do the steps of ``plan`` that are not done; each one reported when finished."""
     git = _git(project)
-    commit = plan.commit or plan.base
-    done: list[str] = []
-    url = None
+    progress = _Progress(plan.commit, plan.target)
+    if plan.commit is not None and plan.stage in (DIRECT, HOTFIX):
+        _finish_interrupted_checkout(git, plan.commit, plan.base)
+    verify = getattr(forge, "verify_release_access", None)
+    if verify is not None and any(s.kind is StepKind.PUSH for s in plan.pending):
+        verify()  # a wrong token must not leave a pushed tag without its release
+    done: list[StepKind] = []
     for step in plan.pending:
-        if step.key == "commit":
-            if git.current_branch() is None:
-                git.attach(plan.branch)
-            commit = _make_commit(plan, project, git)
-        elif step.key == "tag":
-            git.tag_annotated(plan.tag, commit, tag_message(plan, project))
-        elif step.key == "branch" and plan.release_branch:
-            git.create_branch(plan.release_branch, commit)
-        elif step.key == "push":
-            _push(plan, git, commit)
-        elif step.key == "publish":
-            release = forge.ensure_release(plan.tag, plan.tag, plan.release_notes.text)
-            url = release.url
-        done.append(step.key)
+        try:
+            _ACTIONS[step.kind](plan, project, git, forge, progress, step)
+        except GitError as exc:
+            raise _concurrent(exc, plan) from None
+        done.append(step.kind)
         report(step)
-    return ReleaseResult(plan, commit, tuple(done), url)
+    if plan.stage == FINISH and forge.name == "none" and plan.default_branch:
+        rb = plan.spec.release_branch
+        progress.messages.append(
+            f"merge {rb} back into {plan.default_branch} by hand: git checkout "
+            f"{plan.default_branch} && git merge {rb} && git push origin "
+            f"{plan.default_branch}")
+    commit = progress.commit or progress.target or plan.base
+    return ReleaseResult(plan, commit, tuple(done), progress.url, tuple(progress.messages))
+
+
+def _concurrent(exc: GitError, plan: ReleasePlan) -> Exception:
+    text = str(exc)
+    if "cannot lock ref" in text or ".lock" in text:
+        return ReleaseRefused(f"another git command or relbot cut is changing this clone at "
+                              f"the same time (a ref or the index is locked); let it finish, "
+                              f"then run relbot cut again to finish {plan.tag}.")
+    return exc
+
+
+def _do_commit(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+               progress: _Progress, step: Step) -> None:
+    base = plan.base
+    if plan.merge_from is not None:
+        base = _merge(git, plan.merge_from, plan.base,
+                      f"Merge {plan.default_branch or plan.base[:12]} into {plan.branch}")
+    commit = make_release_commit(project, git, plan.spec, base, plan.notes, plan.fragments)
+    if plan.stage == PREPARE:
+        git.run("update-ref", f"refs/heads/{plan.spec.branch}", commit, ZERO)
+    else:
+        if git.current_branch() is None:
+            git.attach(plan.spec.branch)
+        git.move_branch(plan.spec.branch, commit, base)
+        git.checkout_tree(base, commit)
+    progress.commit = commit
+    progress.target = commit
+
+
+def _do_merge(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+              progress: _Progress, step: Step) -> None:
+    rb = plan.spec.release_branch
+    if rb is None or plan.commit is None:
+        raise AssertionError("a finish plan names its release branch and commit")
+    head = git.rev("HEAD") or plan.commit
+    local = git.rev(f"refs/heads/{rb}")
+    tip = _branch_tip(git, rb, git.has_remote()) or local
+    if tip is None:
+        target = head  # X.Y.0: the release branch starts at the prepared release
+    elif git.is_ancestor(head, tip):
+        target = tip
+    elif git.is_ancestor(tip, head):
+        target = head
+    else:
+        target = _merge(git, tip, head, f"Merge {plan.spec.branch} into {rb}")
+    git.run("update-ref", f"refs/heads/{rb}", target, local or ZERO)
+    progress.target = target
+
+
+def _merge(git: GitRepo, ours: str, theirs: str, message: str) -> str:
+    """A merge commit of ``theirs`` into ``ours``, made without touching the work tree."""
+    try:
+        tree = git.run("merge-tree", "--write-tree", ours, theirs).splitlines()[0]
+    except GitError:
+        raise ReleaseRefused(f"{message} has conflicts; merge by hand, push, and run "
+                             "relbot cut again.") from None
+    return git.run("commit-tree", tree, "-p", ours, "-p", theirs, "-m", message)
+
+
+def _do_tag(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+            progress: _Progress, step: Step) -> None:
+    target = progress.target or progress.commit or plan.base
+    git.tag_annotated(plan.tag, target, tag_message(plan, project))
+
+
+def _do_branch(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+               progress: _Progress, step: Step) -> None:
+    if plan.spec.release_branch is None or progress.commit is None:
+        raise AssertionError("a branch step follows the commit of a release-branch release")
+    git.create_branch(plan.spec.release_branch, progress.commit)
+
+
+def _do_push(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+             progress: _Progress, step: Step) -> None:
+    sources = {"release": progress.commit, "target": progress.target or progress.commit,
+               "tag": f"refs/tags/{plan.tag}"}
+    refspecs = [f"{sources[src]}:{dst}" for src, dst in step.pushes]
+    result = git.push_atomic(refspecs)
+    if result.ok:
+        return
+    reason = _rejection(plan, git, result.message)
+    undone = plan.stage in (DIRECT, HOTFIX, PRE) and _undo(plan, git, progress)
+    raise ReleaseRefused(f"the remote refused the push ({reason}); nothing was released"
+                         + (" and your branch is back where it was" if undone else "")
+                         + f"; {_recovery(reason)}")
+
+
+def _do_publish(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+                progress: _Progress, step: Step) -> None:
+    progress.url = forge.ensure_release(plan.tag, plan.tag, plan.release_notes.text).url
+
+
+def _do_merge_back(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+                   progress: _Progress, step: Step) -> None:
+    rb, default = plan.spec.release_branch, plan.default_branch
+    if rb is None or default is None:
+        raise AssertionError("a merge-back step has a release and a default branch")
+    forge.ensure_merge_request(rb, default, f"Merge {rb} ({plan.tag}) back into {default}",
+                               f"relbot released {plan.tag} on {rb}; this brings its "
+                               f"changelog and version file to {default}.", ("Release",))
+
+
+def _do_sync(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
+             progress: _Progress, step: Step) -> None:
+    default = plan.default_branch
+    if default is None:
+        raise AssertionError("a sync step has a default branch")
+    branch = sync_branch(plan.tag, default)
+    if _remote_ref(git, f"refs/heads/{branch}") is None:
+        _fetch(git, f"refs/heads/{default}")
+        tip = _remote_ref(git, f"refs/heads/{default}")
+        if tip is None or not git.has_object(tip):
+            raise ReleaseRefused(f"the default branch {default!r} cannot be fetched, so the "
+                                 f"hotfix {plan.tag} cannot be offered to it; fetch it and run "
+                                 "relbot cut --hotfix again.")
+        writes = {release_paths(project)[0]: changelog_with(project, git, tip, plan.notes)}
+        version_file = release_paths(project)[1]
+        if version_file is not None:
+            writes[version_file] = f"{plan.version}\n".encode()
+        commit = git.commit_files(tip, writes, (), f"Update changelog and version for "
+                                  f"hotfix release {plan.tag}\n")
+        result = git.push_atomic([f"{commit}:refs/heads/{branch}"])
+        if not result.ok:
+            raise ReleaseRefused(f"the remote refused the sync branch {branch} ("
+                                 f"{_rejection(plan, git, result.message)}); {plan.tag} itself "
+                                 "is released; run relbot cut --hotfix again.")
+    found = forge.ensure_merge_request(
+        branch, default, f"Sync hotfix {plan.tag} to {default}",
+        f"relbot released {plan.tag} on {plan.branch}; this brings its changelog section and "
+        f"version file to {default}.", ("Release",))
+    if found is None:
+        progress.messages.append(
+            f"merge {branch} into {default} by hand: git fetch origin {branch} && git "
+            f"checkout {default} && git merge FETCH_HEAD && git push origin {default}")
+
+
+_ACTIONS: dict[StepKind, _Action] = {
+    StepKind.COMMIT: _do_commit,
+    StepKind.MERGE: _do_merge,
+    StepKind.TAG: _do_tag,
+    StepKind.BRANCH: _do_branch,
+    StepKind.PUSH: _do_push,
+    StepKind.PUBLISH: _do_publish,
+    StepKind.MERGE_BACK: _do_merge_back,
+    StepKind.SYNC: _do_sync,
+}
+
+
+def _finish_interrupted_checkout(git: GitRepo, commit: str, parent: str) -> None:
+    """A crash between moving the branch and updating the files: finish the update."""
+    if git.rev("HEAD") != commit or not git.status():
+        return
+    if git.ok("diff", "--quiet", parent) and git.ok("diff", "--cached", "--quiet", parent):
+        git.checkout_tree(parent, commit)
 
 
 def tag_message(plan: ReleasePlan, project: Project) -> str:
@@ -560,47 +1045,34 @@ def tag_message(plan: ReleasePlan, project: Project) -> str:
     return f"{subject}\n\n{plan.notes.text.strip(chr(10))}\n"
 
 
-def _make_commit(plan: ReleasePlan, project: Project, git: GitRepo) -> str:
-    from relbot.notes import changelog_at, write_changelog
+def write_hotfix_commit(project: Project, base: str, date: str, target_branch: str) -> str:
+    """The pre-merge hotfix release commit on ``base`` (a hotfix MR's head); returns its id.
 
+    Patch bump of the version file at ``base``, changelog section from the hotfix
+    fragments at ``base``, those fragments removed. No ref moves: the caller (``mr
+    check --fix``) pushes it to the MR's branch. ``cut --hotfix`` on the release branch
+    later finds it by :func:`prove_release_commit` and only tags and publishes it.
+    """
+    git = _git(project)
     component = project.component
-    settings = project.settings
-    changelog = settings.base_directory / settings.filename
-    existing = changelog_at(git, plan.base, settings, project.root)  # the commit's blob, no link
-    with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
-        scratch = Path(tmp) / settings.filename
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        if existing is not None:
-            scratch.write_bytes(existing)
-        write_changelog(component, settings, plan.notes, Path(tmp))
-        new_changelog = scratch.read_bytes()
-    writes = {rel(changelog, project.root): new_changelog}
-    if component.version_file is not None:
-        writes[rel(component.version_file, project.root)] = f"{plan.version}\n".encode()
-    message = (component.commit_message.format(version=plan.version, tag=plan.tag,
-                                               component=component.name)
-               + f"\n\n{TRAILER_COMPONENT}: {component.name}\n{TRAILER_VERSION}: "
-               f"{plan.version}\n{TRAILER_DATE}: {plan.date}\n")
-    commit = git.commit_files(plan.base, writes, plan.fragments, message)
-    git.move_branch(plan.branch, commit, plan.base)
-    git.checkout_tree(plan.base, commit)
-    return commit
-
-
-def _push(plan: ReleasePlan, git: GitRepo, commit: str) -> None:
-    refspecs = [f"refs/tags/{plan.tag}:refs/tags/{plan.tag}"]
-    if not plan.prerelease:
-        refspecs.insert(0, f"{commit}:refs/heads/{plan.branch}")
-    if plan.release_branch:
-        refspecs.append(f"refs/heads/{plan.release_branch}:refs/heads/{plan.release_branch}")
-    result = git.push_atomic(refspecs)
-    if result.ok:
-        return
-    reason = _rejection(plan, git, result.message)
-    undone = _undo(plan, git, commit)
-    raise ReleaseRefused(f"the remote refused the push ({reason}); nothing was released"
-                         + (" and your branch is back where it was" if undone else "")
-                         + f"; {_recovery(reason)}")
+    if component.version_file is None:
+        raise ReleaseRefused(f"component {component.name!r} has no version_file; a "
+                             "pre-merge hotfix commit needs one.")
+    directory = project.fragment_directory(True)
+    found = scan(project.settings, component, project.root, directory, tree=(git, base))
+    _require_fragments(project, found, True)
+    version_path = rel(component.version_file, project.root)
+    current = parse_version(blob(git, base, version_path).decode("utf-8", "replace"),
+                            f"version file {version_path} holds")
+    version = current.bump_patch()
+    expected = branches.release_branch(component, version.major, version.minor)
+    if target_branch != expected:
+        raise ReleaseRefused(f"hotfix {version} belongs on {expected!r}, but the merge "
+                             f"request targets {target_branch!r}.")
+    spec = Spec(component.name, str(version), date, HOTFIX, target_branch)
+    notes, _ = _render(project, found.fragments, version, date)
+    return make_release_commit(project, git, spec, base, notes,
+                               [f.relpath for f in found.fragments])
 
 
 def _rejection(plan: ReleasePlan, git: GitRepo, message: str) -> str:
@@ -622,18 +1094,20 @@ def _recovery(reason: str) -> str:
     return "fix what the remote objects to and run relbot cut again"
 
 
-def _undo(plan: ReleasePlan, git: GitRepo, commit: str) -> bool:
+def _undo(plan: ReleasePlan, git: GitRepo, progress: _Progress) -> bool:
     """Take back this release's unpushed commit, tag and branch: the repository is as before."""
-    if git.rev(f"refs/tags/{plan.tag}") == commit:
+    commit = progress.commit or plan.base
+    if git.rev(f"refs/tags/{plan.tag}") == (progress.target or commit):
         git.delete_tag(plan.tag)
-    if plan.release_branch and git.rev(f"refs/heads/{plan.release_branch}") == commit:
-        git.run("branch", "-D", plan.release_branch)
+    rb = plan.spec.release_branch
+    if plan.stage == DIRECT and rb and git.rev(f"refs/heads/{rb}") == commit:
+        git.run("branch", "-D", rb)
     if plan.prerelease:
         return True
     if git.rev("HEAD") != commit or git.current_branch() != plan.branch:
         return False
     parent = git.rev(f"{commit}^")
-    if parent is None:
+    if parent is None or parent != plan.base:
         return False
     git.move_branch(plan.branch, parent, commit)
     git.checkout_tree(commit, parent)

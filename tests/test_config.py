@@ -122,7 +122,8 @@ def test_no_configuration_says_how_to_get_one(tmp_path: Path) -> None:
 def test_choosing_a_component(tmp_path: Path) -> None:
     """Several components need --component; a misspelt name gets a suggestion."""
     write(tmp_path, {"towncrier.toml": TOWNCRIER, "relbot.toml":
-                     '[[component]]\nname = "k8s"\n[[component]]\nname = "operator"\n'})
+                     '[[component]]\nname = "k8s"\n[[component]]\nname = "operator"\n'
+                     'tag_format = "operator-v{version}"\n'})
     config = load_config(tmp_path)
     with pytest.raises(ConfigError, match=r"several components \(k8s, operator\)"):
         config.component(None)

@@ -34,6 +34,25 @@ class Forge(Protocol):
         """Create the release of ``tag``, or update it to this name and text; rerun-safe."""
         ...
 
+    def find_merge_request(self, source: str, target: str) -> MergeRequestRef | None:
+        """The open merge request from ``source`` to ``target``, if there is one."""
+        ...
+
+    def ensure_merge_request(self, source: str, target: str, title: str, description: str,
+                             labels: tuple[str, ...]) -> MergeRequestRef | None:
+        """The open MR from ``source`` to ``target``: found and kept, or created; rerun-safe."""
+        ...
+
+
+@dataclass(frozen=True)
+class MergeRequestRef:
+    """A merge request relbot opened or found (the release's merge-back or sync MR)."""
+
+    iid: int
+    source: str
+    target: str
+    url: str | None = None
+
 
 @dataclass(frozen=True)
 class Note:
@@ -115,6 +134,15 @@ class NoForge:
         """Nothing to publish: the tag is the release."""
         return Release(tag, name, description)
 
+    def find_merge_request(self, source: str, target: str) -> MergeRequestRef | None:
+        """There are no merge requests."""
+        return None
+
+    def ensure_merge_request(self, source: str, target: str, title: str, description: str,
+                             labels: tuple[str, ...]) -> MergeRequestRef | None:
+        """Nothing to open: relbot prints what to merge by hand instead."""
+        return None
+
 
 class UnavailableForge:
     """A configured forge that cannot be reached from here (no token, no URL).
@@ -133,6 +161,17 @@ class UnavailableForge:
 
     def ensure_release(self, tag: str, name: str, description: str) -> Release:
         """Cannot publish: says why."""
+        from relbot.errors import ConfigError
+
+        raise ConfigError(self.reason)
+
+    def find_merge_request(self, source: str, target: str) -> MergeRequestRef | None:
+        """Unknown: treated as not yet opened."""
+        return None
+
+    def ensure_merge_request(self, source: str, target: str, title: str, description: str,
+                             labels: tuple[str, ...]) -> MergeRequestRef | None:
+        """Cannot open it: says why."""
         from relbot.errors import ConfigError
 
         raise ConfigError(self.reason)

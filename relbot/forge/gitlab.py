@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from relbot.config import Component, Config
 from relbot.errors import ConfigError, ForgeError
-from relbot.forge import Note, Release
+from relbot.forge import MergeRequestRef, Note, Release
 from relbot.secrets import mask, register
 
 if TYPE_CHECKING:
@@ -277,6 +277,44 @@ class GitLabReleases:
             return Release(release.tag, name, description, release.url)
 
         return guarded(f"updating release {release.tag}", timeout, update)
+
+    # -- merge-back and sync merge requests (helper "release") ----------------------------
+
+    def find_merge_request(self, source: str, target: str) -> MergeRequestRef | None:
+        """The open MR from ``source`` to ``target`` (GitLab docs, "Merge requests API":
+        ``GET /projects/:id/merge_requests?source_branch=&target_branch=&state=opened``)."""
+        def search() -> MergeRequestRef | None:
+            found = self.project.mergerequests.list(source_branch=source, target_branch=target,
+                                                    state="opened", get_all=False)
+            return _merge_request(found[0]) if found else None
+
+        return guarded(f"looking up the merge request {source} -> {target}",
+                       self.connection.timeout, search)
+
+    def ensure_merge_request(self, source: str, target: str, title: str, description: str,
+                             labels: tuple[str, ...]) -> MergeRequestRef | None:
+        """The open MR from ``source`` to ``target``: kept if it exists, else created once
+        (``POST /projects/:id/merge_requests``, Developer role per the same page)."""
+        existing = self.find_merge_request(source, target)
+        if existing is not None:
+            return existing
+
+        def create() -> MergeRequestRef:
+            created = self.project.mergerequests.create(
+                {"source_branch": source, "target_branch": target, "title": title,
+                 "description": description, "labels": ",".join(labels)},
+                retry_transient_errors=False)
+            return _merge_request(created)
+
+        return create_once(f"opening the merge request {source} -> {target}",
+                           self.connection.timeout, create,
+                           lambda: self.find_merge_request(source, target))
+
+
+def _merge_request(obj: Any) -> MergeRequestRef:
+    attrs = obj.attributes if hasattr(obj, "attributes") else dict(obj)
+    return MergeRequestRef(int(attrs.get("iid", 0)), str(attrs.get("source_branch", "")),
+                           str(attrs.get("target_branch", "")), attrs.get("web_url"))
 
 
 def _release(obj: Any) -> Release:

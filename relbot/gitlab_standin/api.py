@@ -347,8 +347,10 @@ def get_project(ctx: Context) -> ApiResponse:
 def list_merge_requests(ctx: Context) -> ApiResponse:
     project = ctx.project()
     state = _choice(ctx.params, "state", ("opened", "closed", "locked", "merged", "all"), "all")
+    source, target = ctx.params.get("source_branch"), ctx.params.get("target_branch")
     mrs = sorted((mr for (pid, _), mr in ctx.state.merge_requests.items()
-                  if pid == project.id and state in ("all", mr.state)),
+                  if pid == project.id and state in ("all", mr.state)
+                  and source in (None, mr.source_branch) and target in (None, mr.target_branch)),
                  key=lambda mr: (mr.created_at, mr.id), reverse=True)
     can_merge = ctx.caller.user is not None and not ctx.caller.is_job
     return paginate(ctx.request, [shapes.merge_request(ctx.state, mr, can_merge=can_merge)
@@ -563,6 +565,28 @@ def delete_release(ctx: Context) -> ApiResponse:
     return ApiResponse(200, shapes.release(ctx.state, project, release))
 
 
+def create_merge_request(ctx: Context) -> ApiResponse:
+    """``POST /projects/:id/merge_requests`` (GitLab docs, "Merge requests API", "Create MR"):
+    ``source_branch``, ``target_branch`` and ``title`` are required; a second open MR for
+    the same branches is ``409`` ("Another open merge request already exists ...")."""
+    project = ctx.project()
+    source = _required(ctx.params, "source_branch")
+    target = _required(ctx.params, "target_branch")
+    title = _required(ctx.params, "title")
+    for (pid, _), mr in ctx.state.merge_requests.items():
+        if (pid == project.id and mr.state == "opened" and mr.source_branch == source
+                and mr.target_branch == target):
+            raise ApiError(409, {"message": ["Another open merge request already exists for "
+                                             f"this source branch: !{mr.iid}"]})
+    labels = ctx.params.get("labels") or ""
+    mr = ctx.state.add_merge_request(
+        project, author=ctx.user(), title=title, source_branch=source, target_branch=target,
+        labels=[label for label in str(labels).split(",") if label] if isinstance(
+            labels, str) else _list(labels),
+        description=str(ctx.params.get("description") or ""))
+    return ApiResponse(201, shapes.merge_request(ctx.state, mr, can_merge=True))
+
+
 _P = ("projects", ":id")
 _MR = (*_P, "merge_requests", ":iid")
 ROUTES: tuple[Route, ...] = (
@@ -571,6 +595,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", ("users", ":user_id"), get_user),
     Route("GET", _P, get_project),
     Route("GET", (*_P, "merge_requests"), list_merge_requests),
+    Route("POST", (*_P, "merge_requests"), create_merge_request, "merge_request.create"),
     Route("GET", _MR, get_merge_request),
     Route("GET", (*_MR, "notes"), list_notes),
     Route("POST", (*_MR, "notes"), create_note, "note.create"),

@@ -1,0 +1,241 @@
+"""Tarook's release flow: `cut --prepare` on the default branch, a soak, `cut --finish` on the
+prepare branch; on real bare remotes, with the GitLab stand-in, crashes and reruns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relbot.gitlab_standin import GitLabStandIn
+from tests.conftest import Repo, git, make_repo, run, yaook_like_files
+from tests.gitlab_fixtures import cast, relbot_toml
+from tests.test_cut import FRAGMENTS, add_fragments, kill_relbot_when, relbot_process
+from tests.test_faults_and_races import kill_relbot_after_push
+
+DATE = "2024-10-01"
+PROJECT = "yaook/k8s-prepare"
+
+
+def prepare_repo(tmp_path: Path, relbot: str | None = None) -> Repo:
+    files = yaook_like_files()
+    files["relbot.toml"] = (relbot or files["relbot.toml"]) + 'release_flow = "prepare"\n'
+    repo = make_repo(tmp_path, files)
+    add_fragments(repo, {"101.feature.shiny": "A shiny feature.\n", "102.fix": "A fix.\n"})
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """A Yaook-like repository with release_flow = "prepare" and forge = "none"."""
+    return prepare_repo(tmp_path)
+
+
+@pytest.fixture
+def gitlab_repo(tmp_path: Path, gitlab_standin: GitLabStandIn,
+                monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """The same, published through the stand-in (project yaook/k8s-prepare)."""
+    toml = relbot_toml(f'gitlab_url = "{gitlab_standin.url}"\ngitlab_project = "{PROJECT}"')
+    repo = prepare_repo(tmp_path, toml + "\n")
+    gitlab_standin.add_project(PROJECT, repository=repo.remote)
+    monkeypatch.setenv("RELBOT_GITLAB_TOKEN", cast(gitlab_standin).bot_token)
+    return repo
+
+
+def cut(repo: Repo, *args: str) -> tuple[int, str, str]:
+    result = run(["cut", "--yes", "--date", DATE, *args], repo.path)
+    return result.code, result.out, result.err
+
+
+def releases(standin: GitLabStandIn) -> list[str]:
+    project = standin.state.project(PROJECT)
+    return [r.tag_name for r in standin.state.list_releases(project)]
+
+
+def merge_requests(standin: GitLabStandIn) -> list[tuple[str, str, str]]:
+    project = standin.state.project(PROJECT)
+    return [(mr.source_branch, mr.target_branch, mr.state)
+            for (pid, _), mr in standin.state.merge_requests.items() if pid == project.id]
+
+
+def test_plain_cut_names_the_flow(repo: Repo) -> None:
+    """A component with the prepare flow refuses a plain cut and says what to run."""
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 2 and "cut --prepare" in result.err and "--finish" in result.err
+
+
+def test_prepare_then_finish_without_forge(repo: Repo) -> None:
+    """prepare: only the prepare branch is pushed, nothing tagged, main untouched; finish:
+    release/v8.1 at the release commit, the tag on it, and what to merge back by hand."""
+    main_before = git(repo.remote, "rev-parse", "main")
+    code, out, err = cut(repo, "--prepare")
+    assert code == 0, err
+    assert "prepared v8.1.0 on release-prepare/v8.1.0" in out
+    prepared = git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.0")
+    assert git(repo.remote, "rev-parse", "main") == main_before
+    assert git(repo.remote, "tag", "--list") == ""
+    assert git(repo.remote, "show", f"{prepared}:version") == "8.1.0"
+    assert repo.git("rev-parse", "HEAD") == main_before and repo.git("status",
+                                                                     "--porcelain") == ""
+    again = cut(repo, "--prepare")
+    assert again[0] == 0 and "nothing to do" in again[1]
+
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    code, out, err = cut(repo, "--finish")
+    assert code == 0, err
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == prepared
+    assert git(repo.remote, "cat-file", "-t", "v8.1.0") == "tag"
+    assert "merge release/v8.1 back into main by hand" in out
+    assert "- A shiny feature." in git(repo.remote, "tag", "-l", "--format=%(contents)",
+                                       "v8.1.0")
+    done = cut(repo, "--finish")
+    assert done[0] == 0 and "nothing to do" in done[1]
+
+
+def test_whole_flow_with_gitlab_and_a_patch_release(gitlab_repo: Repo,
+                                                    gitlab_standin: GitLabStandIn) -> None:
+    """finish creates the Release and the merge-back MR (kept on rerun); a patch release
+    starts from release/v8.1 with main merged in and lands on release/v8.1."""
+    repo = gitlab_repo
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    code, _, err = cut(repo, "--finish")
+    assert code == 0, err
+    assert releases(gitlab_standin) == ["v8.1.0"]
+    assert merge_requests(gitlab_standin) == [("release/v8.1", "main", "opened")]
+    assert cut(repo, "--finish")[0] == 0
+    assert merge_requests(gitlab_standin) == [("release/v8.1", "main", "opened")]
+
+    # the merge-back is merged; a fix lands on main; a hotfix-free patch release follows
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
+    repo.push()
+    project = gitlab_standin.state.project(PROJECT)
+    for mr in gitlab_standin.state.merge_requests.values():
+        if mr.project_id == project.id:
+            mr.state = "merged"
+    main_tip = add_fragments(repo, {"103.fix": "Another fix.\n"})
+    release_tip = git(repo.remote, "rev-parse", "release/v8.1")
+    code, _, err = cut(repo, "--prepare")
+    assert code == 0, err
+    prepared = git(repo.remote, "rev-parse", "release-prepare/v8.1.1")
+    merge = git(repo.remote, "rev-parse", f"{prepared}^")
+    assert git(repo.remote, "rev-parse", f"{merge}^1", f"{merge}^2").split() == [
+        release_tip, main_tip]
+    repo.git("checkout", "-q", "release-prepare/v8.1.1")
+    code, _, err = cut(repo, "--finish")
+    assert code == 0, err
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+    assert git(repo.remote, "rev-parse", "v8.1.1^{commit}") == prepared
+    assert releases(gitlab_standin) == ["v8.1.1", "v8.1.0"]
+    notes = git(repo.remote, "tag", "-l", "--format=%(contents)", "v8.1.1")
+    assert "- Another fix." in notes and "shiny" not in notes
+
+
+def assert_one_finished_release(repo: Repo, standin: GitLabStandIn) -> None:
+    prepared = git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.0")
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == prepared
+    assert git(repo.remote, "rev-list", "--count", "main..release-prepare/v8.1.0") == "1"
+    assert releases(standin) == ["v8.1.0"]
+    assert merge_requests(standin) == [("release/v8.1", "main", "opened")]
+
+
+@pytest.mark.reliability("Faults")
+@pytest.mark.parametrize("point", ["refs/heads/release-prepare/v8.1.0", "prepare-push",
+                                   "refs/heads/release/v8.1", "refs/tags/v8.1.0",
+                                   "finish-push"])
+def test_killed_at_each_step_then_rerun(gitlab_repo: Repo, gitlab_standin: GitLabStandIn,
+                                        point: str) -> None:
+    """SIGKILL after any step of prepare or finish: the rerun ends in exactly one release."""
+    repo = gitlab_repo
+    finishing = point in ("refs/heads/release/v8.1", "refs/tags/v8.1.0", "finish-push")
+    if finishing:
+        assert relbot_process(repo, "--prepare").returncode == 0
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    hook = (kill_relbot_after_push(repo) if point.endswith("-push")
+            else kill_relbot_when(repo, point))
+    stage = "--finish" if finishing else "--prepare"
+    killed = relbot_process(repo, stage)
+    assert killed.returncode == -9, killed.stderr
+    hook.unlink()
+    rerun = relbot_process(repo, stage)
+    assert rerun.returncode == 0, rerun.stderr
+    if not finishing:
+        assert git(repo.remote, "tag", "--list") == ""
+        assert repo.git("for-each-ref", "--format=%(refname)", "refs/heads/release-prepare/"
+                        ) == "refs/heads/release-prepare/v8.1.0"
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+        assert relbot_process(repo, "--finish").returncode == 0
+    assert_one_finished_release(repo, gitlab_standin)
+    assert relbot_process(repo, "--finish").returncode == 0
+    assert_one_finished_release(repo, gitlab_standin)
+
+
+def test_finish_refuses_off_a_prepare_branch(repo: Repo) -> None:
+    """--finish on main: one sentence naming the prepare branch format."""
+    result = run(["cut", "--yes", "--finish"], repo.path)
+    assert result.code == 1 and "--finish runs on a prepare branch" in result.err
+
+
+def test_prepare_flag_needs_the_prepare_flow(tmp_path: Path) -> None:
+    """--prepare on a component with the direct flow is a usage error."""
+    repo = make_repo(tmp_path, yaook_like_files())
+    add_fragments(repo, {"1.fix": "Fix.\n"})
+    result = run(["cut", "--yes", "--prepare"], repo.path)
+    assert result.code == 2 and "release_flow" in result.err
+    assert not (repo.path / FRAGMENTS / "x").exists()
+
+
+@pytest.mark.reliability("Faults")
+@pytest.mark.parametrize("stage", ["--prepare", "--finish"])
+def test_refused_push_then_rerun(repo: Repo, stage: str) -> None:
+    """A remote that refuses the push of prepare or finish: nothing moved there; once it
+    accepts, the rerun finishes with one prepare branch, one release branch, one tag."""
+    if stage == "--finish":
+        assert cut(repo, "--prepare")[0] == 0
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = git(repo.remote, "for-each-ref", "--format=%(refname) %(objectname)")
+    code, _, err = cut(repo, stage)
+    assert code == 1 and "frozen today" in err
+    assert git(repo.remote, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    hook.unlink()
+    code, _, err = cut(repo, stage)
+    assert code == 0, err
+    if stage == "--prepare":
+        repo.git("checkout", "-q", "release-prepare/v8.1.0")
+        assert cut(repo, "--finish")[0] == 0
+    prepared = git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.0")
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-list", "--count", "main..release-prepare/v8.1.0") == "1"
+
+
+def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabStandIn) -> None:
+    """POST /projects/:id/merge_requests creates, a second open MR for the same branches is
+    409 (GitLab's "Another open merge request already exists"), GET filters by branches."""
+    import gitlab
+
+    client = gitlab.Gitlab(gitlab_standin.url, private_token=cast(gitlab_standin).bot_token,
+                           retry_transient_errors=False, timeout=2)
+    project = client.projects.get(PROJECT)
+    created = project.mergerequests.create({"source_branch": "a", "target_branch": "main",
+                                            "title": "A", "labels": "Release"})
+    assert created.iid >= 1 and created.labels == ["Release"]
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as refused:
+        project.mergerequests.create({"source_branch": "a", "target_branch": "main",
+                                      "title": "Again"})
+    assert refused.value.response_code == 409
+    project.mergerequests.create({"source_branch": "b", "target_branch": "main", "title": "B"})
+    found = project.mergerequests.list(source_branch="a", target_branch="main",
+                                       state="opened", get_all=True)
+    assert [mr.title for mr in found] == ["A"]
+    with pytest.raises(gitlab.exceptions.GitlabHttpError) as missing:
+        client.http_post(f"/projects/{project.id}/merge_requests",
+                         post_data={"source_branch": "c", "target_branch": "main"})
+    assert missing.value.response_code == 400

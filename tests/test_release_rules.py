@@ -1,0 +1,248 @@
+"""Releases that must not happen, or must not go wrong (issue 15.1, 15.2, 15.5, 15.6, 15.8)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from relbot.branches import ref_name_problem
+from tests.conftest import Repo, git, make_repo, run, yaook_like_files
+from tests.test_cut import (
+    FRAGMENTS,
+    add_fragments,
+    cut,
+    kill_relbot_when,
+    relbot_process,
+    remote_refs,
+)
+
+
+@pytest.fixture
+def repo(yaook_repo: Repo) -> Repo:
+    """The Yaook-like repository with a feature and a fix pending."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n",
+                               "102.fix": "A fix.\n"})
+    return yaook_repo
+
+
+def unborn_head_remote(tmp_path: Path) -> Repo:
+    """`git init --bare` points HEAD at master; only main was pushed (issue 15.1)."""
+    remote = tmp_path / "remote.git"
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    repo = Repo(work, remote)
+    for path, text in yaook_like_files().items():
+        repo.write(path, text)
+    repo.write(f"{FRAGMENTS}/1.feature", "Feature.\n")
+    repo.commit_all("Initial commit")
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "-u", "origin", "main")
+    return repo
+
+
+def test_remote_head_naming_a_missing_branch_is_no_default(tmp_path: Path) -> None:
+    """On a topic branch with such a remote nothing is released; relbot says how to fix it."""
+    repo = unborn_head_remote(tmp_path)
+    repo.git("checkout", "-q", "-b", "topic")
+    before = (repo.refs(), remote_refs(repo))
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 1
+    assert "set default_branch" in result.err and "cannot tell the default branch" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert (repo.refs(), remote_refs(repo)) == before
+
+
+def test_default_branch_from_the_configuration(tmp_path: Path) -> None:
+    """default_branch = "main" decides where the remote's HEAD cannot: main releases, topic
+    is refused."""
+    repo = unborn_head_remote(tmp_path)
+    config = repo.path / "relbot.toml"
+    config.write_text('default_branch = "main"\n' + config.read_text())
+    repo.commit_all("Say the default branch")
+    repo.push()
+    repo.git("checkout", "-q", "-b", "topic")
+    refused = run(["cut", "--yes"], repo.path)
+    assert refused.code == 1 and "default branch 'main', not on 'topic'" in refused.err
+    repo.git("checkout", "-q", "main")
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 0, result.err
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-parse", "refs/heads/topic", check=False) == "refs/heads/topic"
+
+
+def test_release_branch_without_hotfix_is_refused(repo: Repo) -> None:
+    """On release/v8.0 a plain cut would release main's next minor from it: refused."""
+    repo.git("checkout", "-q", "-b", "release/v8.0")
+    repo.git("push", "-q", "origin", "release/v8.0")
+    result = run(["cut", "--yes", "--dry-run"], repo.path)
+    assert result.code == 1
+    assert "default branch 'main', not on 'release/v8.0'" in result.err
+
+
+def test_release_branch_without_a_remote_is_refused(tmp_path: Path) -> None:
+    """Without a remote the checked-out branch counts, unless it is a release branch."""
+    work = tmp_path / "solo"
+    git(tmp_path, "init", "-q", "-b", "release/v8.0", str(work))
+    repo = Repo(work, tmp_path / "none.git")
+    for path, text in yaook_like_files().items():
+        repo.write(path, text)
+    repo.write(f"{FRAGMENTS}/1.feature", "Feature.\n")
+    repo.commit_all("Initial commit")
+    result = run(["cut", "--yes", "--no-push"], repo.path)
+    assert result.code == 1 and "is a release or prepare branch" in result.err
+    assert repo.git("tag", "--list") == ""
+
+
+def test_prerelease_version_is_a_prerelease(repo: Repo) -> None:
+    """--version 8.1.0-rc.1 without --pre tags only: no changelog, fragments kept; the final
+    8.1.0 is still possible afterwards."""
+    head = repo.git("rev-parse", "HEAD")
+    code, _, err = cut(repo, "--version", "8.1.0-rc.1")
+    assert code == 0, err
+    assert repo.git("rev-parse", "HEAD") == head
+    assert git(repo.remote, "rev-parse", "v8.1.0-rc.1^{commit}") == head
+    assert (repo.path / "version").read_text() == "8.0.2\n"
+    assert (repo.path / FRAGMENTS / "102.fix").exists()
+    assert "8.1.0-rc.1" not in (repo.path / "CHANGELOG.rst").read_text()
+    code, _, err = cut(repo)
+    assert code == 0, err
+    assert (repo.path / "version").read_text() == "8.1.0\n"
+
+
+def with_release_branches(repo: Repo) -> None:
+    config = (repo.path / "relbot.toml").read_text() + "create_release_branch = true\n"
+    repo.write("relbot.toml", config)
+    repo.commit_all("Create release branches")
+    repo.push()
+
+
+def test_release_branch_pushed_after_no_push(repo: Repo) -> None:
+    """create_release_branch with --no-push, then a plain cut: the branch reaches the remote."""
+    with_release_branches(repo)
+    assert cut(repo, "--no-push")[0] == 0
+    code, _, err = cut(repo)
+    assert code == 0, err
+    head = repo.git("rev-parse", "HEAD")
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == head
+
+
+@pytest.mark.reliability("Faults")
+def test_release_branch_pushed_after_a_crash(repo: Repo) -> None:
+    """Killed right after the commit: the rerun creates and pushes the release branch too."""
+    with_release_branches(repo)
+    hook = kill_relbot_when(repo, "refs/heads/main")
+    assert relbot_process(repo).returncode == -9
+    hook.unlink()
+    assert relbot_process(repo).returncode == 0
+    head = repo.git("rev-parse", "HEAD")
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == head
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == head
+
+
+def tag_only_repo(tmp_path: Path) -> Repo:
+    """No version_file: the version comes from tags; v1.4.0 exists deep in the history."""
+    files = yaook_like_files()
+    files["relbot.toml"] = files["relbot.toml"].replace('version_file = "version"\n', "")
+    del files["version"]
+    repo = make_repo(tmp_path, files)
+    repo.git("tag", "-a", "-m", "Release v1.4.0", "v1.4.0")
+    repo.git("push", "-q", "origin", "v1.4.0")
+    for number in range(3):
+        repo.write(f"file{number}", "x\n")
+        repo.commit_all(f"Work {number}")
+    add_fragments(repo, {"1.fix": "A fix.\n"})
+    return repo
+
+
+def test_shallow_clone_without_version_file_is_refused(tmp_path: Path) -> None:
+    """A shallow clone cannot see the tags that give the version: refuse, never go back."""
+    repo = tag_only_repo(tmp_path)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-tags", f"file://{repo.remote}",
+        str(shallow))
+    result = run(["cut", "--yes"], shallow)
+    assert result.code == 1
+    assert "this clone is shallow" in result.err and "GIT_DEPTH: 0" in result.err
+    assert git(repo.remote, "tag", "--list") == "v1.4.0"
+    full = run(["cut", "--yes"], repo.path)
+    assert full.code == 0, full.err
+    assert git(repo.remote, "tag", "--list").split() == ["v1.4.0", "v1.4.1"]
+
+
+def test_unfinished_merge_is_refused(repo: Repo) -> None:
+    """MERGE_HEAD present: refuse before anything, and leave the merge as it is."""
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("README", "side\n")
+    repo.commit_all("Side")
+    repo.git("checkout", "-q", "main")
+    repo.write("README", "main\n")
+    repo.commit_all("Main")
+    repo.git("merge", "-q", "side", check=False)
+    assert (repo.path / ".git" / "MERGE_HEAD").exists()
+    before = repo.refs()
+    result = run(["cut", "--yes", "--dry-run"], repo.path)
+    assert result.code == 1 and "a merge is in progress" in result.err
+    assert repo.refs() == before and (repo.path / ".git" / "MERGE_HEAD").exists()
+
+
+def test_a_locked_branch_gives_one_sentence(repo: Repo) -> None:
+    """Another cut in the same clone holds main's lock: one sentence, not git's raw text."""
+    lock = repo.path / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    code, _, err = cut(repo)
+    lock.unlink()
+    assert code == 1
+    assert "cannot lock ref" not in err and "at the same time" in err
+    assert len(err.strip().splitlines()) == 1
+    assert repo.git("tag", "--list") == ""
+    assert cut(repo)[0] == 0
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("tag_format", "v {version}", "gives the ref name 'v 1.2.3', which git refuses"),
+    ("release_branch_format", "rel..{major}", "gives the ref name 'rel..1', which git refuses"),
+    ("prepare_branch_format", "prep/{version}.lock", "which git refuses"),
+])
+def test_invalid_ref_formats_are_configuration_errors(repo: Repo, key: str, value: str,
+                                                      message: str) -> None:
+    """Formats that give invalid ref names fail at configuration load, before any commit."""
+    config = repo.path / "relbot.toml"
+    text = config.read_text()
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    config.write_text("\n".join(lines) + f'\n{key} = "{value}"\n')
+    repo.commit_all("Bad format")
+    before = repo.refs()
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 2
+    assert message in result.err
+    assert repo.refs() == before
+
+
+def test_colliding_tag_formats_are_a_configuration_error(repo: Repo) -> None:
+    """Two components whose tags collide: a configuration error naming both."""
+    config = repo.path / "relbot.toml"
+    text = config.read_text()
+    second = text[text.index("[[component]]"):].replace('name = "k8s"', 'name = "other"')
+    config.write_text(text + "\n" + second)
+    result = run(["cut", "--yes", "--component", "k8s"], repo.path)
+    assert result.code == 2
+    assert "components 'k8s' and 'other' have tag formats whose tags collide" in result.err
+
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("v1.2.3", True), ("release/v1.2", True), ("v 1.2.3", False), ("rel..1", False),
+    ("a.lock", False), ("x/.hidden", False), ("end.", False), ("a@{b", False), ("@", False),
+    ("-dash", False), ("a//b", False), ("tilde~1", False), ("q?", False),
+])
+def test_ref_name_rules(name: str, ok: bool) -> None:
+    """git check-ref-format's rules for branch and tag names (and git agrees, except for the
+    two names git allows below refs/ but refuses as branch names: '@' and '-dash')."""
+    assert (ref_name_problem(name) is None) is ok
+    if name not in ("@", "-dash"):
+        agrees = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"],
+                                check=False).returncode == 0
+        assert agrees is ok
