@@ -22,6 +22,18 @@ from relbot.errors import RelbotError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Exit codes, one rule for every command (README.md's table; tests/test_exit_codes.py
+# holds the two together): 0 done; 1 the repository, git or GitLab stopped the command
+# (a check found problems, a precondition does not hold, nothing to release) and
+# nothing was changed that a rerun cannot finish; 2 the command line or the
+# configuration is wrong; 3 a bug in relbot; 130 interrupted (Ctrl-C); 141 the
+# output was closed early (`| head`), as git does.
+EXIT_OK = 0
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
 def _fail(message: str, code: int) -> None:
     from relbot.secrets import mask
 
@@ -38,37 +50,83 @@ def _print_traceback() -> None:
     click.echo(mask(traceback.format_exc()).rstrip("\n"), err=True)
 
 
+def _quiet_broken_pipe() -> None:
+    """The reader went away (``| head -1``): stop without a word, as git does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # no real stdout (tests): nothing left to silence
+    sys.exit(EXIT_BROKEN_PIPE)
+
+
+_IDENTITY_HINTS = ("tell me who you are", "empty ident", "auto-detect email",
+                   "identity unknown")
+
+
+def _with_hint(exc: RelbotError) -> str:
+    """The error's sentence, with the fix for git failures a new user meets first."""
+    from relbot.errors import GitError
+
+    message = str(exc)
+    if isinstance(exc, GitError) and any(h in message.lower() for h in _IDENTITY_HINTS):
+        return (f"{message.rstrip('.')}: git does not know who you are; set "
+                "`git config --global user.name 'Your Name'` and `git config --global "
+                "user.email you@example.org`, then run the command again.")
+    return message
+
+
+def repository_root(directory: Path) -> Path:
+    """The work tree that ``directory`` lies in, found as git finds it; else ``directory``.
+
+    Only the nearest ``.git`` counts (a directory or a worktree's ``.git`` file).
+    """
+    from relbot.errors import UsageError
+
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise UsageError(f"-C {directory}: the directory {what}.")
+    start = directory.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return start
+
+
 def relbot_command(*, component: bool = True) -> Callable[[F], F]:
     """Add -C, --component and --debug; turn relbot's errors into messages and exit codes."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
-        def wrapper(*args: Any, debug: bool, directory: Path, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, debug: bool, directory: Path | None, **kwargs: Any) -> Any:
             from relbot.secrets import install_logging_filter, register_environment
 
             register_environment()
             install_logging_filter()
             try:
-                return func(*args, root=directory, **kwargs)
+                return func(*args, root=repository_root(_directory(directory)), **kwargs)
+            except BrokenPipeError:
+                _quiet_broken_pipe()
             except RelbotError as exc:
                 if debug:
                     _print_traceback()
-                _fail(str(exc), exc.exit_code)
+                _fail(_with_hint(exc), exc.exit_code)
             except KeyboardInterrupt:
-                _fail("interrupted; a rerun of the same command finishes what was started.", 1)
+                _fail("interrupted; a rerun of the same command finishes what was started.",
+                      EXIT_INTERRUPTED)
             except Exception as exc:  # the last line of defence: no traceback
                 if debug:
                     _print_traceback()
                 _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
-                      "details, and please report it).", 2)
+                      "details, and please report it).", EXIT_INTERNAL)
             return None
 
         wrapper = click.option("--debug", is_flag=True,
                                help="Show tracebacks of errors.")(wrapper)
         wrapper = click.option(
-            "-C", "directory", type=click.Path(file_okay=False, path_type=Path),
-            default=Path(), show_default=False,
-            help="Repository root (default: the current directory).")(wrapper)
+            "-C", "directory", type=click.Path(path_type=Path), default=None,
+            show_default=False,
+            help="Run as if relbot was started in this directory (like git -C).")(wrapper)
         if component:
             wrapper = click.option("--component", "component_name", metavar="NAME",
                                    help="Component to act on (needed with several).")(wrapper)
@@ -77,11 +135,27 @@ def relbot_command(*, component: bool = True) -> Callable[[F], F]:
     return decorate
 
 
+def _directory(directory: Path | None) -> Path:
+    """``-C`` before the command (``relbot -C A``), then after it: each relative to the last."""
+    context = click.get_current_context(silent=True)
+    outer = context.find_root().params.get("directory") if context else None
+    base = Path(outer) if outer else Path()
+    if directory is not None:
+        base = base / directory
+    return base
+
+
 def _today() -> str:
+    """Today, or the day of ``SOURCE_DATE_EPOCH`` (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
+    if not epoch:
+        return datetime.date.today().isoformat()
+    try:
         return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
-    return datetime.date.today().isoformat()
+    except (ValueError, OverflowError, OSError):
+        raise click.UsageError(f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a time relbot can "
+                               "use: give whole seconds since 1970 (before the year 10000), "
+                               "or unset it.") from None
 
 
 def _date(value: str | None) -> str:
@@ -97,10 +171,24 @@ def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) 
     return _date(value)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(package_name="relbot", prog_name="relbot")
-def cli() -> None:
-    """relbot: release notes, version policies and releases for the Yaook projects."""
+@click.option("-C", "directory", type=click.Path(path_type=Path), default=None,
+              help="Run as if relbot was started in this directory (like git -C).")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> None:
+    """relbot: release notes, version policies and releases for the Yaook projects.
+
+    Shell completion: eval "$(_RELBOT_COMPLETE=bash_source relbot)" (zsh_source,
+    fish_source for the other shells).
+    """
+    if directory is not None and not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise click.UsageError(f"-C {directory}: the directory {what}.")
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_OK)
 
 
 @cli.group()
@@ -117,18 +205,47 @@ def fragment() -> None:
 def fragment_new(root: Path, component_name: str | None, type_name: str, text: str | None,
                  mr: int | None, hotfix: bool) -> None:
     """Write a fragment of TYPE; without TEXT, $EDITOR opens."""
-    from relbot.fragments import new_fragment
+    from relbot.fragments import copy_of, new_fragment, stage
     from relbot.project import Project
 
     project = Project(root, component_name)
     if text is None:
-        text = click.edit(f"\n# Describe the change for the release notes of "
-                          f"{project.component.name} ({type_name}).\n"
-                          "# Lines starting with # are dropped.\n", extension=".txt") or ""
+        text = _edit(f"\n# Describe the change for the release notes of "
+                     f"{project.component.name} ({type_name}).\n"
+                     "# Lines starting with # are dropped.\n", type_name)
         text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    copy = copy_of(project.fragments(hotfix=hotfix), text)
+    if copy:
+        click.echo(f"warning: {copy} already has this text; the notes would say it twice.",
+                   err=True)
     path = new_fragment(project.settings, project.root, type_name, text, mr=mr,
                         directory=project.fragment_directory(hotfix))
+    stage(project.root, path)
     click.echo(path.relative_to(project.root))
+
+
+# Editors that need a terminal (click's default is one of them); a configured GUI
+# editor or script (`code --wait`) works without one.
+_TERMINAL_EDITORS = frozenset({"vi", "vim", "nvim", "nano", "emacs", "joe", "micro", "mcedit",
+                               "ed", "ne", "kak", "hx", "sensible-editor", "editor"})
+
+
+def _edit(template: str, type_name: str) -> str:
+    """The text typed in $EDITOR; without a terminal or a working editor, one sentence."""
+    from relbot.errors import UsageError
+
+    example = f"`relbot fragment new {type_name} 'What changed, for the release notes'`"
+    editor = (os.environ.get("VISUAL") or os.environ.get("EDITOR") or "").split()
+    terminal_editor = not editor or Path(editor[0]).name in _TERMINAL_EDITORS
+    if terminal_editor and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(f"no TEXT was given and there is no terminal to open an editor in: "
+                         f"give the text as an argument, e.g. {example}.")
+    try:
+        return click.edit(template, extension=".txt") or ""
+    except click.ClickException as exc:
+        raise UsageError(f"the editor did not work ({exc.format_message()}): set EDITOR to "
+                         f"one that does, or give the text as an argument, e.g. "
+                         f"{example}.") from None
 
 
 @fragment.command("lint")
@@ -137,11 +254,14 @@ def fragment_new(root: Path, component_name: str | None, type_name: str, text: s
 def fragment_lint(root: Path, component_name: str | None, hotfix: bool) -> None:
     """Check every pending fragment; exit 1 on errors."""
     from relbot.errors import CheckFailed
+    from relbot.fragments import placeholder_warnings
     from relbot.project import Project
 
     project = Project(root, component_name)
     found = project.fragments(hotfix=hotfix)
-    for finding in found.findings:
+    extra = placeholder_warnings(found, project.root, project.component.release_branch_format,
+                                 project.config.default_branch)
+    for finding in [*found.findings, *extra]:
         click.echo(str(finding))
     if found.problems:
         raise CheckFailed(f"{len(found.problems)} fragment problem(s) in "
@@ -192,10 +312,13 @@ def init(root: Path, preset: str, force: bool) -> None:
     """Write a configuration for a kind of project."""
     from relbot.presets import apply_preset, get_preset
 
-    written = apply_preset(root.resolve(), preset, force=force)
-    for name in written:
+    result = apply_preset(root.resolve(), preset, force=force)
+    for name in result.written:
         click.echo(f"wrote {name}")
-    click.echo(f"preset {preset}: {get_preset(preset).summary}", err=True)
+    for fact in result.found:
+        click.echo(fact, err=True)
+    summary = get_preset(preset).summary if not result.found else "adopted what was found"
+    click.echo(f"preset {preset}: {summary}", err=True)
 
 
 @cli.command()
@@ -248,7 +371,11 @@ def _confirm(description: str) -> bool:
         raise UsageError("not a terminal, so relbot cannot ask: pass --yes to cut "
                          "without confirmation (or --dry-run to look first).")
     click.echo(description)
-    return click.confirm("\nGo ahead?", default=False)
+    try:
+        return click.confirm("\nGo ahead?", default=False)
+    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: the same as "no"
+        click.echo("", err=True)
+        return False
 
 
 @cli.command()

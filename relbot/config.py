@@ -97,7 +97,7 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
     Option("commit_message", "str", "Message of the release commit; `{version}`, `{tag}` "
            "and `{component}` are filled in.", default="Release {tag}"),
     Option("max_fragment_bytes", "int", "Largest fragment file accepted, in bytes (at most "
-           "16 MiB).", default=65536, bounds=(1, 16 * 1024 * 1024)),
+           "16 MiB).", default=65536),
     Option("notes_supported_versions", "bool", "Append a \"Supported versions\" section, "
            "rendered from the component's policies, to the release notes.",
            default=False),
@@ -114,6 +114,10 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
            "the hotfix release commit. `pre-merge`: `mr check --fix` writes it into the hotfix "
            "MR, and `cut --hotfix` only tags and publishes it.", default="post-merge",
            choices=("post-merge", "pre-merge")),
+    Option("towncrier_dir", "str", "The directory towncrier runs in (towncrier's `--dir`), "
+           "which its `directory` and `template` are relative to. Default: the directory of "
+           "`towncrier_config`; Tarook's `ci/res/towncrier.toml` names paths from the "
+           "repository root, so its preset sets `\".\"`."),
 )
 
 
@@ -139,6 +143,7 @@ class Component:
     release_flow: str = "direct"
     prepare_branch_format: str = "release-prepare/v{version}"
     hotfix_mode: str = "post-merge"
+    towncrier_dir: Path | None = None
 
     def tag(self, version: str) -> str:
         """The git tag of ``version``."""
@@ -314,10 +319,20 @@ def _parse_component(
                       "nor pyproject.toml exists.")
         values["towncrier_config"] = root / default
     _check_formats(values, label, err)
+    if not 1 <= values["max_fragment_bytes"] <= MAX_FRAGMENT_LIMIT:
+        raise err(f"{label}: max_fragment_bytes must be a number of bytes from 1 to "
+                  f"{MAX_FRAGMENT_LIMIT} (16 MiB).")
     hotfix = values["hotfix_directory"]
     if hotfix is not None:
         values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err,
                                              tree)
+    if values["towncrier_dir"] is not None:
+        base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err, tree)
+        is_dir = base.is_dir() if not tree.is_revision else \
+            tree.kind(base.relative_to(root).as_posix()) == "dir"
+        if not is_dir:
+            raise err(f"{label}: towncrier_dir {values['towncrier_dir']!r} is not a directory.")
+        values["towncrier_dir"] = base
     values["policies"] = tuple(values["policies"])
     values["probes"] = tuple(values["probes"])
     values["bump"] = dict(values["bump"])
@@ -478,6 +493,9 @@ def _formats(fmt: str, allowed: tuple[str, ...]) -> bool:
 def read_toml_in(tree: Tree, relpath: str) -> dict[str, Any]:
     """A TOML file of ``tree`` (bounded in size and nesting), or one ConfigError."""
     return _read(tree, relpath)
+
+
+MAX_FRAGMENT_LIMIT = 16 * 1024 * 1024  # a fragment is a paragraph; more is a mistake
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -87,7 +87,8 @@ def run_cut(
             + (f": {result.release_url}" if result.release_url else ""))
     for message in result.messages:
         say(message)
-    if not push and plan.stage != "prepare":
+    if (not push and plan.stage != "prepare" and project.git is not None
+            and project.git.has_remote()):
         say("not pushed (--no-push): `relbot cut` again pushes it.")
     return result.as_dict()
 

@@ -31,7 +31,12 @@ MERGE_REQUESTS = (
 def workspace(keep: Path | None) -> Iterator[Path]:
     """A fresh directory for the demo: ``keep`` if given, else a temporary one."""
     if keep is not None:
-        keep.mkdir(parents=True, exist_ok=False)
+        from relbot.errors import UsageError
+
+        if keep.exists() or keep.is_symlink():
+            raise UsageError(f"--keep {keep}: it exists already; give a new directory "
+                             "(the demo never builds over files that are there).")
+        keep.mkdir(parents=True)
         yield keep
         return
     with tempfile.TemporaryDirectory(prefix="relbot-demo-") as tmp:

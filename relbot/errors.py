@@ -29,7 +29,9 @@ class UsageError(RelbotError):
 
 
 class FragmentError(RelbotError):
-    """A fragment cannot be read or written (exit 2)."""
+    """A fragment cannot be read or written (exit 1: the repository's content, as in `cut`)."""
+
+    exit_code = 1
 
 
 class VersionError(RelbotError):
@@ -42,6 +44,12 @@ class PolicyError(RelbotError):
 
 class CheckFailed(RelbotError):
     """A check found problems; the findings were reported (exit 1)."""
+
+    exit_code = 1
+
+
+class NothingPending(RelbotError):
+    """No pending fragments: nothing to version, render or release (exit 1, as `cut`)."""
 
     exit_code = 1
 

@@ -35,11 +35,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class FragmentName:
-    """A fragment file name as towncrier reads it: ``<issue>.<type>[.<counter>][.<rest>]``."""
+    """A fragment file name as towncrier reads it: ``<issue>.<type>[.<counter>][.<rest>]``.
+
+    ``other_types`` holds declared types that relbot found inside towncrier's issue
+    part (``939.feature.BREAKING.x``: towncrier files it under BREAKING with issue
+    ``939.feature``; the real Yaook/K8s v2.0.0 notes show ``!939``, so relbot reads
+    MR 939 and warns). ``odd_digits`` marks a number towncrier cannot convert
+    (``²``): ``str.isdigit`` accepts it, ``int`` does not.
+    """
 
     issue: str
     type: str
     counter: int
+    other_types: tuple[str, ...] = ()
+    odd_digits: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,19 +109,54 @@ def parse_name(basename: str, types: Iterable[str]) -> FragmentName | None:
     return _parse_name(basename, set(types))
 
 
+def read_name(basename: str, types: Iterable[str]) -> FragmentName | None:
+    """The name as relbot releases it: towncrier's reading, with the MR of two-type names."""
+    return _read_name(basename, set(types))
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _odd_digits(text: str) -> bool:
+    """Digits other than 0-9 (``²``, ``٣``): ``isdigit`` says yes, ``int`` may not."""
+    return any(char.isdigit() and not char.isascii() for char in text)
+
+
 def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
-    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this)."""
+    """:func:`parse_name` with the type names ready for ``in`` (scan's loop calls this).
+
+    towncrier 26's rules (``towncrier._builder.parse_newfragment_basename``), except
+    that a number towncrier would crash on (``int("²")``) is kept as text and marked.
+    """
     parts = basename.split(".")
     for index in range(len(parts) - 1, 0, -1):
         if parts[index] in type_names:
             issue = ".".join(parts[:index]).strip()
-            if issue.isdigit():
+            odd = _odd_digits(issue)
+            if _ascii_digits(issue):
                 issue = str(int(issue))
             counter = 0
             if len(parts) > index + 1 and parts[index + 1].isdigit():
-                counter = int(parts[index + 1])
-            return FragmentName(issue, parts[index], counter)
+                if _ascii_digits(parts[index + 1]):
+                    counter = int(parts[index + 1])
+                else:
+                    odd = True
+            return FragmentName(issue, parts[index], counter, odd_digits=odd)
     return None
+
+
+def _read_name(basename: str, type_names: Container[str]) -> FragmentName | None:
+    """:func:`read_name`; ``939.feature.BREAKING`` is MR 939, type BREAKING."""
+    parsed = _parse_name(basename, type_names)
+    if parsed is None or "." not in parsed.issue:
+        return parsed
+    head, *rest = parsed.issue.split(".")
+    others = tuple(part for part in rest if part in type_names)
+    if not others or not (_ascii_digits(head) or head == PLACEHOLDER):
+        return parsed
+    issue = str(int(head)) if _ascii_digits(head) else head
+    return FragmentName(issue, parsed.type, parsed.counter, others, parsed.odd_digits)
 
 
 def is_ignored(basename: str, settings: TowncrierSettings) -> bool:
@@ -140,22 +184,28 @@ def scan(
     directory: Path | None = None,
     *,
     tree: tuple[GitRepo, str] | None = None,
+    track: bool = True,
 ) -> FragmentSet:
     """Read every pending fragment of ``directory`` (default: towncrier's directory).
 
     With ``tree=(git, rev)`` the fragments are read from that commit instead of
     the work tree: a resumed release renders the notes of the fragments its
-    release commit removed.
+    release commit removed. In a git work tree only tracked files are pending
+    (``track``): a git-ignored or new file is a finding, never released.
     """
     top = settings.directory if directory is None else directory
     fragments: list[Fragment] = []
     findings: list[Finding] = []
+    sections = settings.section_directories(top)
+    tracked = None
+    if tree is None and track:
+        tracked = tracked_paths(root, [rel(d, root) for _, d in sections])
     revision = None
     if tree is not None:
         from relbot.tree import GitTree
 
         revision = GitTree(tree[0].root, tree[1])  # one ls-tree, one cat-file --batch
-    for section, section_dir in settings.section_directories(top):
+    for section, section_dir in sections:
         if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
                 findings.append(Finding(rel(section_dir, root), "outside-repository",
@@ -166,10 +216,31 @@ def scan(
         else:
             entries = _tree_entries(revision, rel(section_dir, root))
         _scan_entries(settings, component, root, section, section_dir, entries, fragments,
-                      findings)
+                      findings, tracked)
     if revision is not None:
         revision.close()
+    findings += _same_text(fragments)
     return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
+
+
+def tracked_paths(root: Path, directories: list[str]) -> frozenset[str] | None:
+    """The files git tracks below ``directories`` (paths from ``root``); ``None``: no git.
+
+    One ``git ls-files -z`` whatever the number of fragments; ``-z`` because
+    git quotes unusual names (``café``) otherwise.
+    """
+    import subprocess
+
+    if not (root / ".git").exists():
+        return None
+    try:
+        proc = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-z", "--",
+                               *directories], cwd=root, capture_output=True, check=False)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    return frozenset(os.fsdecode(p) for p in proc.stdout.split(b"\0") if p)
 
 
 def _order(fragment: Fragment) -> tuple[str, str, int, str]:
@@ -246,6 +317,7 @@ def _scan_entries(
     entries: list[_Entry],
     fragments: list[Fragment],
     findings: list[Finding],
+    tracked: frozenset[str] | None = None,
 ) -> None:
     seen: dict[tuple[str, str, int], str] = {}
     orphans: dict[str, int] = {}
@@ -259,22 +331,21 @@ def _scan_entries(
         relpath = name if prefix == "." else f"{prefix}/{name}"
         if ignored(name.lower()) or entry.is_dir:
             continue  # sub-directories such as hotfix/ are not fragments
-        if _CONTROL.search(name):
-            findings.append(Finding(repr(relpath)[1:-1], "bad-name",
-                                    "the file name holds control characters"))
-            continue
-        parsed = _parse_name(name, types)
+        parsed = _checked_name(relpath, name, settings, types, findings)
         if parsed is None:
-            findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
             continue
-        problem = _number_problem(parsed.issue, settings)
-        if problem:
-            findings.append(Finding(relpath, "bad-number", problem))
+        if tracked is not None and relpath not in tracked:
+            findings.append(Finding(relpath, "untracked", "the file is not tracked by git "
+                                    "(new or git-ignored), so it is not released: `git add` "
+                                    "it, or remove it"))
             continue
         try:
             text = entry.load(limit)
         except UnsafeFragment as exc:
             findings.append(Finding(relpath, exc.rule, str(exc)))
+            continue
+        checked = _checked_text(relpath, text, settings, parsed.type, findings)
+        if checked is None:
             continue
         issue, counter = parsed.issue, parsed.counter
         if issue.startswith(settings.orphan_prefix):
@@ -289,14 +360,79 @@ def _scan_entries(
                                     f"({issue}.{parsed.type}.N)"))
             continue
         seen[key] = relpath
-        if settings.start_string and settings.start_string.strip() in text:
-            findings.append(Finding(relpath, "start-marker",
-                                    "the fragment holds the changelog's start marker "
-                                    f"{settings.start_string.strip()!r}, which would move "
-                                    "where towncrier inserts the next releases"))
-            continue
         fragments.append(Fragment(directory / name, relpath, section, issue, parsed.type,
-                                  counter, text))
+                                  counter, checked))
+
+
+def _checked_name(relpath: str, name: str, settings: TowncrierSettings,
+                  types: Container[str], findings: list[Finding]) -> FragmentName | None:
+    """The name as relbot releases it, or ``None`` (and the reason in ``findings``)."""
+    if _CONTROL.search(name):
+        findings.append(Finding(repr(relpath)[1:-1], "bad-name",
+                                "the file name holds control characters"))
+        return None
+    parsed = _read_name(name, types)
+    if parsed is None:
+        findings.append(Finding(relpath, "unknown-type", _unknown_type(name, settings)))
+        return None
+    problem, severity = _number_problem(parsed, settings)
+    if problem:
+        findings.append(Finding(relpath, "bad-number", problem, severity=severity))
+        if severity == "error":
+            return None
+    if parsed.other_types:
+        findings.append(Finding(
+            relpath, "two-types",
+            f"the name carries two types ({', '.join(parsed.other_types)} and "
+            f"{parsed.type}); towncrier files it under {parsed.type}, as MR "
+            f"{parsed.issue}; rename it to {parsed.issue}.{parsed.type}."
+            f"{name.rsplit('.' + parsed.type, 1)[1][1:]} to say so", severity="warning"))
+    return parsed
+
+
+def _checked_text(relpath: str, text: str, settings: TowncrierSettings, type_name: str,
+                  findings: list[Finding]) -> str | None:
+    """The text as towncrier reads it (LF line ends), or ``None`` where it is refused."""
+    directive = unsafe_directive(text)
+    if directive:
+        findings.append(Finding(relpath, "rst-directive", directive))
+        return None
+    if "\r" in text:
+        # towncrier reads fragments with universal newlines: \r\n and \r become \n.
+        if "\r\n" in text:
+            findings.append(Finding(relpath, "crlf", "the file has Windows (CRLF) line "
+                                    "endings; relbot and towncrier release it with LF",
+                                    severity="warning"))
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if settings.start_string and settings.start_string.strip() in text:
+        findings.append(Finding(relpath, "start-marker",
+                                "the fragment holds the changelog's start marker "
+                                f"{settings.start_string.strip()!r}, which would move "
+                                "where towncrier inserts the next releases"))
+        return None
+    fragment_type = settings.types.get(type_name)
+    if not text.strip() and fragment_type is not None and fragment_type.showcontent:
+        findings.append(Finding(relpath, "empty", f"the fragment is empty, but "
+                                f"{fragment_type.name!r} shows each entry's text: the notes "
+                                "get an entry without text", severity="warning"))
+    return text
+
+
+def _same_text(fragments: Iterable[Fragment]) -> list[Finding]:
+    """Warnings for fragments whose text is exactly another's (a copy, or a double MR)."""
+    first: dict[str, str] = {}
+    found = []
+    for fragment in sorted(fragments, key=lambda f: f.relpath):
+        text = fragment.text.strip()
+        if not text:
+            continue
+        if text in first:
+            found.append(Finding(fragment.relpath, "same-text",
+                                 f"the text is exactly that of {first[text]}; the notes "
+                                 "would say it twice", severity="warning"))
+        else:
+            first[text] = fragment.relpath
+    return found
 
 
 def _unknown_type(name: str, settings: TowncrierSettings) -> str:
@@ -313,15 +449,64 @@ def _unknown_type(name: str, settings: TowncrierSettings) -> str:
             + f"; declared: {declared}")
 
 
-def _number_problem(issue: str, settings: TowncrierSettings) -> str | None:
+def _number_problem(name: FragmentName, settings: TowncrierSettings) -> tuple[str, str]:
+    """What is wrong with the issue part, and how bad: ("", "") when nothing.
+
+    Only what towncrier itself refuses (its issue_pattern, a number it cannot
+    convert) is an error; any other issue towncrier renders as it is, so it is a
+    warning: it must not block a release.
+    """
+    issue = name.issue
+    if name.odd_digits:
+        return (f"the name holds digits other than 0-9 ({issue!r}); towncrier cannot read "
+                "it as a number: write the MR number with the digits 0-9", "error")
     if issue.startswith(settings.orphan_prefix) or issue == PLACEHOLDER:
-        return None
-    if not issue.isdigit():
-        return (f"{issue!r} is not an MR number; use the MR number, "
-                f"'{settings.orphan_prefix}' for an entry without MR, or "
-                f"'{PLACEHOLDER}' for CI to fill in")
+        return "", ""
     if settings.issue_pattern and not re.fullmatch(settings.issue_pattern, issue):
-        return f"{issue!r} does not match towncrier's issue_pattern {settings.issue_pattern!r}"
+        return (f"{issue!r} does not match towncrier's issue_pattern "
+                f"{settings.issue_pattern!r}", "error")
+    if not issue[:1].isalnum():
+        return (f"{issue!r} is not an MR number, and a name that starts with "
+                f"{issue[:1] or '.'!r} reads as an option or a hidden file; use the MR number, "
+                f"'{settings.orphan_prefix}' for an entry without MR, or "
+                f"'{PLACEHOLDER}' for CI to fill in", "error")
+    if not issue.isdigit():
+        return (f"{issue!r} is not an MR number; towncrier shows it as it is; use the MR "
+                f"number, '{settings.orphan_prefix}' for an entry without MR, or "
+                f"'{PLACEHOLDER}' for CI to fill in", "warning")
+    return "", ""
+
+
+# Directives that read files, fetch URLs, run programs or pass raw output through
+# (docutils "Directives" reference; Sphinx; sphinxcontrib-programoutput). A
+# fragment comes from a merge request: it must not pull the build machine's files
+# or raw HTML into the changelog that Sphinx renders.
+_UNSAFE_DIRECTIVES = frozenset({
+    "include", "literalinclude", "raw", "program-output", "command-output", "exec",
+    "runblock", "jinja", "ipython", "kroki", "uml", "plantuml", "mermaid", "graphviz",
+    "bibliography", "automodule", "autoclass", "autofunction",
+})
+_DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+(?:\|[^|\n]+\|[ \t]+)?([\w:.+-]+?)::(.*)$",
+                        re.MULTILINE)
+_FILE_OPTION = re.compile(r"^[ \t]+:(file|url|source):", re.MULTILINE | re.IGNORECASE)
+
+
+def unsafe_directive(text: str) -> str | None:
+    """Why ``text`` may not be released as it is, if it uses a directive that reads files."""
+    for match in _DIRECTIVE.finditer(text):
+        name = match[1].lower()
+        if name in _UNSAFE_DIRECTIVES:
+            return (f"the reStructuredText directive '.. {name}::' reads files, runs programs "
+                    "or passes raw markup; fragments may not use it")
+        if name == "role" and re.search(r"\(\s*raw\s*\)", match[2]):
+            return ("a '.. role::' based on 'raw' passes raw markup; fragments may not "
+                    "define one")
+        block = text[match.end():]
+        end = re.search(r"^\S", block, re.MULTILINE)
+        option = _FILE_OPTION.search(block[: end.start() if end else len(block)])
+        if option:
+            return (f"the directive '.. {name}::' reads a file or URL through its "
+                    f"':{option[1].lower()}:' option; fragments may not do that")
     return None
 
 
@@ -425,8 +610,64 @@ def taken_counters(directory: Path, settings: TowncrierSettings, issue: str,
     return taken
 
 
+def copy_of(found: FragmentSet, text: str) -> str | None:
+    """The pending fragment that already has exactly ``text``, if one does."""
+    wanted = text.strip()
+    return next((f.relpath for f in found.fragments if wanted and f.text.strip() == wanted),
+                None)
+
+
+def stage(root: Path, path: Path) -> bool:
+    """``git add`` a new fragment: only tracked fragments are pending. False: no git here."""
+    import subprocess
+
+    if not (root / ".git").exists():
+        return False
+    proc = subprocess.run(["git", "add", "--", str(path.relative_to(root))], cwd=root,
+                          capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def placeholder_warnings(found: FragmentSet, root: Path, release_branch_format: str,
+                         default_branch: str | None) -> list[Finding]:
+    """``x`` fragments on a branch releases are cut from: `cut` will refuse them there.
+
+    Looks at the branch only when there is a placeholder, so a clean lint stays
+    at one git process.
+    """
+    placeholders = [f for f in found.fragments if f.is_placeholder]
+    if not placeholders:
+        return []
+    branch = _git_line(root, "symbolic-ref", "-q", "--short", "HEAD")
+    if not branch:
+        return []
+    default = default_branch or _git_line(root, "symbolic-ref", "-q", "--short",
+                                          "refs/remotes/origin/HEAD").removeprefix("origin/")
+    release = re.fullmatch(
+        re.escape(release_branch_format).replace(r"\{major\}", "[0-9]+")
+        .replace(r"\{minor\}", "[0-9]+"), branch)
+    if branch != default and release is None:
+        return []
+    return [Finding(f.relpath, "placeholder-number",
+                    f"the placeholder number 'x' is still there on {branch}, where releases "
+                    "are cut: `relbot cut` refuses it; give it its MR number",
+                    severity="warning") for f in placeholders]
+
+
+def _git_line(root: Path, *args: str) -> str:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False)
+    except OSError:
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
 def _slug(text: str) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    """Words of ``text``, lower case, letters of any script kept (``über-größe``)."""
+    words = re.findall(r"[^\W_]+", text.lower())
     slug = "-".join(words)[:40].strip("-")
     if not slug or slug.isdigit():
         return f"entry-{slug}".strip("-")  # a bare number would read as a counter

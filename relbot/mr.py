@@ -351,7 +351,7 @@ def _validate_steering(config: Config, projects: Sequence[Project], tree: Tree, 
             continue  # a component the MR removes or renames: the config itself loaded
         try:
             settings = load_towncrier_settings(new_component.towncrier_config, config.root,
-                                               tree)
+                                               new_component.towncrier_dir, tree=tree)
             template = tree.read_toml(rel(new_component.towncrier_config, config.root)) \
                 .get("tool", {}).get("towncrier", {}).get("template")
             if isinstance(template, str) and ":" not in template:

@@ -130,19 +130,20 @@ def _render_one(
         split = split_fragments(_contents(settings, fragments, fmt, converting), config.types,
                                 all_bullets=config.all_bullets)
         rendered = bodies[key] = _sandboxed_render(
+            config,
             template,
             issue_format,
             split,
             config.types,
             config.underlines[1:],
             config.wrap,
-            {"name": config.name or "", "version": version, "date": date},
+            {"name": settings.project_name, "version": version, "date": date},
             top_underline=config.underlines[0],
             all_bullets=config.all_bullets,
             render_title=render_title and title,
             md_header_level=header_level,
         )
-    top_line = title_format.format(name=config.name or "", version=version,
+    top_line = title_format.format(name=settings.project_name, version=version,
                                    project_date=date) if title_format else ""
     if not title or not top_line:
         return Notes(top_line, rendered, fmt)
@@ -223,10 +224,8 @@ def _towncrier_config(component: Component, settings: TowncrierSettings, tree: T
     """towncrier's own Config, from the file as ``tree`` holds it; the template is checked."""
     import dataclasses
 
-    from click import ClickException
-    from towncrier._settings.load import parse_toml
-
     from relbot.config import read_toml_in
+    from relbot.towncrier_settings import towncrier_config
 
     where = settings.config_file.name
     config_rel = rel(component.towncrier_config, tree.root)
@@ -238,12 +237,7 @@ def _towncrier_config(component: Component, settings: TowncrierSettings, tree: T
         template_rel = _template_path(settings, template, tree, where)
         table = {**table, "template": "towncrier:default"}  # towncrier would stat the disk
         data = {**data, "tool": {**data["tool"], "towncrier": table}}
-    try:
-        config = parse_toml(str(settings.base_directory), data)
-    except ClickException as exc:
-        raise ConfigError(f"{where}: {exc.format_message()}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{where}: towncrier cannot read it ({exc}).") from None
+    config = towncrier_config(data, settings.base_directory, where)
     if template_rel is not None:
         config = dataclasses.replace(config, template=template_rel)
     return config
@@ -289,31 +283,33 @@ def _template(config: Any, fmt: str, converting: bool, tree: Tree) -> tuple[str,
     return text, str(template).lower().endswith(".md")
 
 
-def _sandboxed_render(template: str, *args: Any, **kwargs: Any) -> str:
+def _sandboxed_render(config: Any, template: str, *args: Any, **kwargs: Any) -> str:
     """towncrier's ``render_fragments``, with the template compiled in Jinja's sandbox.
 
     towncrier builds ``jinja2.Template`` itself; relbot hands it a Template class
     whose environment is a ``SandboxedEnvironment`` (attribute access to
-    ``__globals__``, ``__class__`` and the like raises SecurityError).
+    ``__globals__``, ``__class__`` and the like raises SecurityError). A template
+    that fails is one sentence naming it, exit 2.
     """
     import jinja2
     from towncrier import _builder
 
+    name = config.template if isinstance(config.template, str) else config.template[1]
+    failed = f"the towncrier template {Path(name).name} cannot be rendered"
     _builder.Template = _sandboxed_template_class()
     try:
         return str(_builder.render_fragments(template, *args, **kwargs))
     except jinja2.exceptions.SecurityError as exc:
-        raise ConfigError(f"the towncrier template tried something the sandbox forbids "
+        raise ConfigError(f"{failed}: it tried something the sandbox forbids "
                           f"({_short(exc)}); relbot renders templates sandboxed.") from None
     except jinja2.exceptions.TemplateSyntaxError as exc:
-        raise ConfigError(f"the towncrier template is broken: {_short(exc)} (line "
-                          f"{exc.lineno}).") from None
-    except jinja2.exceptions.TemplateError as exc:
-        raise ConfigError(f"the towncrier template cannot be rendered: {_short(exc)}."
+        raise ConfigError(f"{failed}: it is broken: {_short(exc)} (line {exc.lineno})."
                           ) from None
-    except (RecursionError, MemoryError, OverflowError, TypeError, ValueError) as exc:
-        raise ConfigError("the towncrier template cannot be rendered: "
-                          f"{type(exc).__name__}.") from None
+    except (jinja2.exceptions.TemplateError, ArithmeticError, LookupError, TypeError,
+            ValueError, AttributeError) as exc:
+        raise ConfigError(f"{failed}: {type(exc).__name__}: {_short(exc)}.") from None
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{failed}: {type(exc).__name__}.") from None
 
 
 def _short(exc: BaseException) -> str:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from relbot.errors import UsageError
+from relbot.config import rel
+from relbot.errors import ConfigError, UsageError
+from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+from relbot.versions import Version
 
 
 @dataclass(frozen=True)
@@ -190,87 +193,208 @@ def get_preset(name: str) -> Preset:
                          + "; presets: " + ", ".join(PRESETS) + ".") from None
 
 
-def apply_preset(root: Path, name: str, *, force: bool = False) -> list[str]:
-    """Write the preset's files into ``root``; returns what was written.
+@dataclass(frozen=True)
+class InitResult:
+    """What ``relbot init`` wrote, and what it found in the repository and adopted."""
 
-    A project that already configures towncrier keeps its configuration:
-    with ``[tool.towncrier]`` in pyproject.toml and no towncrier.toml, relbot
-    is pointed at pyproject.toml instead of getting a second towncrier file.
-    A missing version file starts at the newest release tag, else 0.0.0.
+    written: tuple[str, ...]
+    found: tuple[str, ...]
+
+
+def apply_preset(root: Path, name: str, *, force: bool = False) -> InitResult:
+    """Write the preset's configuration into ``root``, adopting what the project has.
+
+    An existing towncrier configuration, wherever it lies (Tarook keeps it at
+    ``ci/res/towncrier.toml``), is used as it is: its types, titles and links
+    steer relbot and no second one is written. The current version is taken from
+    where it lives (version file, ``[project].version``, release tags), and the
+    tag style from the tags.
     """
     preset = get_preset(name)
     target = root / "relbot.toml"
     if target.exists() and not force:
         raise UsageError(f"{target.name} already exists; nothing was written "
                          "(use --force to replace it).")
-    written = []
+    written: list[str] = []
+    found: list[str] = []
     relbot_toml = preset.relbot_toml
-    towncrier = root / "towncrier.toml"
-    existing: Path | None = towncrier if towncrier.exists() else None
-    if existing is None and _pyproject_has_towncrier(root / "pyproject.toml"):
-        existing = root / "pyproject.toml"
-        relbot_toml = relbot_toml.replace('towncrier_config = "towncrier.toml"',
-                                          'towncrier_config = "pyproject.toml"')
+    existing = find_towncrier_config(root)
     if existing is None:
-        towncrier.write_text(preset.towncrier_toml, encoding="utf-8")
+        (root / "towncrier.toml").write_text(preset.towncrier_toml, encoding="utf-8")
         written.append("towncrier.toml")
+        directories = [root / d for d in preset.gitignore_dirs]
     else:
-        relbot_toml = _bump_for_declared_types(relbot_toml, existing, root)
-    target.write_text(relbot_toml, encoding="utf-8")
-    written.insert(0, "relbot.toml")
-    version = root / preset.version_file
-    if not version.exists():
-        version.write_text(_latest_tag_version(root) + "\n", encoding="utf-8")
-        written.append(preset.version_file)
-    for directory in preset.gitignore_dirs:
-        keep = root / directory / ".gitignore"
-        if not keep.parent.exists():
-            keep.parent.mkdir(parents=True)
+        config_file, base = existing
+        where = rel(config_file, root)
+        settings = load_towncrier_settings(config_file, root, base)
+        label = f"{where} [tool.towncrier]" if config_file.name == "pyproject.toml" else where
+        found.append(f"found {label}: fragments in {rel(settings.directory, root)}/, "
+                     f"types {', '.join(settings.types)}")
+        relbot_toml = _set_key(relbot_toml, "towncrier_config", f'"{where}"')
+        if base is not None:
+            relbot_toml = _insert_after(relbot_toml, "towncrier_config",
+                                        f'towncrier_dir = "{rel(base, root)}"')
+        relbot_toml = _bump_for_declared_types(relbot_toml, settings)
+        directories = [settings.directory]
+        hotfix = settings.directory / "hotfix"
+        if "hotfix_directory" in relbot_toml and hotfix.is_dir():
+            relbot_toml = _set_key(relbot_toml, "hotfix_directory", f'"{rel(hotfix, root)}"')
+    relbot_toml, version_files = _adopt_versions(root, preset, relbot_toml, found)
+    for directory in directories:
+        keep = directory / ".gitignore"
+        if not directory.exists():
+            directory.mkdir(parents=True)
             keep.write_text("!.gitignore\n", encoding="utf-8")
-            written.append(f"{directory}/.gitignore")
-    return written
+            written.append(f"{rel(directory, root)}/.gitignore")
+    target.write_text(relbot_toml, encoding="utf-8")
+    return InitResult(("relbot.toml", *written, *version_files), tuple(found))
+
+
+def _adopt_versions(root: Path, preset: Preset, relbot_toml: str,
+                    found: list[str]) -> tuple[str, list[str]]:
+    """Tag style and where the current version lives; returns the files to write."""
+    tags = _release_tags(root)
+    newest = max(tags, default=None)
+    if newest is not None:
+        version, tag = newest
+        if not tag.startswith("v"):
+            relbot_toml = _set_key(relbot_toml, "tag_format", '"{version}"')
+        found.append(f"tags like {tag} (newest {version})")
+    version_file = root / preset.version_file
+    pyproject = _static_project_version(root / "pyproject.toml")
+    if version_file.is_file():
+        found.append(f"version {version_file.read_text(encoding='utf-8').strip()} in "
+                     f"{preset.version_file}")
+        return relbot_toml, []
+    if pyproject is not None:
+        found.append(f"version {pyproject} in pyproject.toml [project].version")
+        return _set_key(relbot_toml, "version_file", '"pyproject.toml"'), []
+    if newest is not None and preset.name == "default":
+        found.append(f"version {newest[0]} from the tags (no version file)")
+        return _drop_key(relbot_toml, "version_file"), []
+    start = str(newest[0]) if newest is not None else "0.0.0"
+    version_file.write_text(start + "\n", encoding="utf-8")
+    return relbot_toml, [preset.version_file]
+
+
+def find_towncrier_config(root: Path) -> tuple[Path, Path | None] | None:
+    """The repository's towncrier configuration and, if it needs one, towncrier's ``--dir``.
+
+    The root's ``towncrier.toml`` or ``pyproject.toml`` (as towncrier looks),
+    else the shallowest tracked one elsewhere. A configuration kept in a
+    sub-directory whose paths only make sense from the root (Tarook runs towncrier
+    with ``--config ci/res/towncrier.toml`` at the root) gets the root as base.
+    """
+    for candidate in (root / "towncrier.toml", root / "pyproject.toml"):
+        if _declares_towncrier(candidate):
+            return candidate, None
+    for relpath in sorted(_repository_files(root), key=lambda p: (p.count("/"), p)):
+        path = root / relpath
+        if path.name not in ("towncrier.toml", "pyproject.toml") or not _declares_towncrier(path):
+            continue
+        for base in (None, root):
+            try:
+                settings = load_towncrier_settings(path, root, base)
+            except ConfigError:
+                continue
+            if settings.directory.is_dir():
+                return path, base
+        return path, root
+    return None
+
+
+def _repository_files(root: Path) -> list[str]:
+    """Tracked files (one ``git ls-files -z``), or a bounded walk outside git."""
+    import os
+    import subprocess
+
+    if (root / ".git").exists():
+        proc = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True,
+                              check=False)
+        if proc.returncode == 0:
+            return [os.fsdecode(p) for p in proc.stdout.split(b"\0") if p]
+    files = []
+    for current, dirs, names in os.walk(root):
+        depth = Path(current).relative_to(root).parts
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in
+                   ("node_modules", "venv", "__pycache__") and len(depth) < 6]
+        files += [str((Path(current) / n).relative_to(root)) for n in names
+                  if n in ("towncrier.toml", "pyproject.toml")]
+    return files
+
+
+def _declares_towncrier(path: Path) -> bool:
+    from relbot.config import read_toml
+
+    if not path.is_file():
+        return False
+    if path.name == "towncrier.toml":
+        return True
+    try:
+        return "towncrier" in read_toml(path).get("tool", {})
+    except ConfigError:
+        return False
+
+
+def _static_project_version(path: Path) -> str | None:
+    """``[project].version`` of ``pyproject.toml`` where it is written there (not dynamic)."""
+    from relbot.config import read_toml
+
+    if not path.is_file():
+        return None
+    project = read_toml(path).get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("version"), str):
+        return None
+    return str(project["version"])
+
+
+def _set_key(toml: str, key: str, value: str) -> str:
+    import re
+
+    return re.sub(rf"^{key} = .*$", lambda _: f"{key} = {value}", toml, count=1,
+                  flags=re.MULTILINE)
+
+
+def _insert_after(toml: str, key: str, line: str) -> str:
+    import re
+
+    return re.sub(rf"^({key} = .*)$", lambda m: f"{m[1]}\n{line}", toml, count=1,
+                  flags=re.MULTILINE)
+
+
+def _drop_key(toml: str, key: str) -> str:
+    import re
+
+    return re.sub(rf"^{key} = .*\n", "", toml, count=1, flags=re.MULTILINE)
 
 
 MAJOR_TYPES = ("BREAKING", "breaking", "major")
 MINOR_TYPES = ("feature", "features", "added", "feat")
 
 
-def _bump_for_declared_types(relbot_toml: str, towncrier_config: Path, root: Path) -> str:
+def _bump_for_declared_types(relbot_toml: str, settings: TowncrierSettings) -> str:
     """The preset's bump line, rewritten for the types the project's towncrier declares."""
-    import re
-
-    from relbot.towncrier_settings import load_towncrier_settings
-
-    types = load_towncrier_settings(towncrier_config, root).types
+    types = settings.types
     bumps = [f'{name} = "major"' for name in MAJOR_TYPES if name in types]
     bumps += [f'{name} = "minor"' for name in MINOR_TYPES if name in types]
-    line = "bump = { " + ", ".join(bumps) + " }" if bumps else "bump = {}"
-    return re.sub(r"^bump = .*$", line, relbot_toml, count=1, flags=re.MULTILINE)
+    line = "{ " + ", ".join(bumps) + " }" if bumps else "{}"
+    return _set_key(relbot_toml, "bump", line)
 
 
-def _pyproject_has_towncrier(path: Path) -> bool:
-    from relbot.config import read_toml
+def _release_tags(root: Path) -> list[tuple[Version, str]]:
+    """Final release tags ``X.Y.Z`` or ``vX.Y.Z`` and their versions (one ``git tag``)."""
+    import subprocess
 
-    return path.is_file() and "towncrier" in read_toml(path).get("tool", {})
-
-
-def _latest_tag_version(root: Path) -> str:
-    """The newest ``vX.Y.Z`` tag's version, for a project that tagged releases before."""
     if not (root / ".git").exists():
-        return "0.0.0"
-    from relbot.errors import GitError
-    from relbot.git import GitRepo
-    from relbot.versions import Version
-
-    try:
-        tags = GitRepo(root).tags("v[0-9]*")
-    except GitError:
-        return "0.0.0"
-    versions = []
-    for tag in tags:
+        return []
+    proc = subprocess.run(["git", "tag", "--list"], cwd=root, capture_output=True, text=True,
+                          check=False)
+    found = []
+    for tag in proc.stdout.split() if proc.returncode == 0 else ():
         try:
-            versions.append(Version.parse(tag[1:]))
+            version = Version.parse(tag[1:] if tag.startswith("v") else tag)
         except ValueError:
             continue
-    finals = [v for v in versions if not v.prerelease]
-    return str(max(finals, default=Version(0, 0, 0)))
+        if not version.prerelease:
+            found.append((version, tag))
+    return found

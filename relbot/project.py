@@ -42,7 +42,7 @@ class Project:
     def settings(self) -> TowncrierSettings:
         """The component's towncrier settings (discovery part); ``bump`` must name its types."""
         settings = load_towncrier_settings(self.component.towncrier_config, self.root,
-                                           self.steering)
+                                           self.component.towncrier_dir, tree=self.steering)
         check_type_names(settings, list(self.component.bump),
                          f"{self.config.source_name}: component {self.component.name!r}: bump")
         return settings

@@ -43,6 +43,7 @@ from relbot.release_commit import (
     prove_release_commit,
     release_paths,
 )
+from relbot.version_file import version_text
 from relbot.versions import (
     Version,
     parse_version,
@@ -1062,7 +1063,8 @@ def write_hotfix_commit(project: Project, base: str, date: str, target_branch: s
     found = scan(project.settings, component, project.root, directory, tree=(git, base))
     _require_fragments(project, found, True)
     version_path = rel(component.version_file, project.root)
-    current = parse_version(blob(git, base, version_path).decode("utf-8", "replace"),
+    current = parse_version(version_text(component.version_file,
+                                         blob(git, base, version_path), version_path),
                             f"version file {version_path} holds")
     version = current.bump_patch()
     expected = branches.release_branch(component, version.major, version.minor)

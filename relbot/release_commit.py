@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbot.config import rel
-from relbot.errors import VersionError
+from relbot.errors import ConfigError, VersionError
+from relbot.version_file import render_version_file, version_text
 from relbot.versions import Version, parse_version
 
 if TYPE_CHECKING:
@@ -143,8 +144,10 @@ def _content_matches(project: Project, git: GitRepo, base: str, commit: str,
     changelog, version_file, _ = release_paths(project)
     if version_file is not None:
         try:
-            held = parse_version(blob(git, commit, version_file).decode("utf-8"))
-        except (VersionError, UnicodeDecodeError):
+            held = parse_version(version_text(Path(version_file), blob(git, commit,
+                                                                       version_file),
+                                              version_file))
+        except (VersionError, ConfigError, UnicodeDecodeError):
             return False
         if held != version:
             return False
@@ -182,7 +185,9 @@ def make_release_commit(project: Project, git: GitRepo, spec: Spec, base: str, n
     changelog = release_paths(project)[0]
     writes = {changelog: changelog_with(project, git, base, notes)}
     if component.version_file is not None:
-        writes[rel(component.version_file, project.root)] = f"{spec.version}\n".encode()
+        path = rel(component.version_file, project.root)
+        writes[path] = render_version_file(component.version_file,
+                                           blob(git, base, path) or None, spec.version)
     tag = component.tag(spec.version)
     message = (component.commit_message.format(version=spec.version, tag=tag,
                                                component=component.name)

@@ -59,6 +59,7 @@ class TowncrierSettings:
     markdown: bool
     issue_pattern: str
     start_string: str
+    project_name: str = ""
 
     def section_directories(self, directory: Path | None = None) -> list[tuple[str, Path]]:
         """(section name, directory) pairs below ``directory`` (default: the fragments dir)."""
@@ -67,10 +68,15 @@ class TowncrierSettings:
 
 
 def load_towncrier_settings(config_file: Path, root: Path,
+                            base: Path | None = None, *,
                             tree: Tree | None = None) -> TowncrierSettings:
-    """Read the discovery-relevant part of ``config_file`` (towncrier.toml or pyproject).
+    """Read ``config_file`` (towncrier.toml or pyproject) with towncrier's own loader.
 
-    ``tree`` is where it is read (default: the work tree; ``mr check``: the base commit).
+    ``base`` is towncrier's base directory (its ``--dir``; default: the directory
+    holding the configuration). relbot checks the shape first, so that mistakes
+    get one sentence naming the key, then lets towncrier's ``parse_toml`` fill in
+    its defaults (``newsfragments/``, types, start marker, templates). ``tree`` is
+    where the file is read (default: the work tree; ``mr check``: the base commit).
     """
     where = rel(config_file, root)
     data = read_toml(config_file) if tree is None else read_toml_in(tree, where)
@@ -80,65 +86,92 @@ def load_towncrier_settings(config_file: Path, root: Path,
                           "component's towncrier configuration.")
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [tool.towncrier] must be a table.")
-    base = config_file.parent
+    base = (config_file.parent if base is None else base).resolve()
 
-    def text(key: str, default: str) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str):
+    for key in ("directory", "package", "package_dir", "template", "filename", "name",
+                "orphan_prefix", "issue_pattern", "start_string"):
+        if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: tool.towncrier.{key} must be a string.")
-        return value
+    _sections(table, where)
+    _types(table, where)
+    extra_ignore = table.get("ignore")
+    if extra_ignore is not None and (
+            not isinstance(extra_ignore, list)
+            or not all(isinstance(i, str) for i in extra_ignore)):
+        raise ConfigError(f"{where}: tool.towncrier.ignore must be a list of strings.")
+    config = towncrier_config(data, base, where)
 
-    directory_value = table.get("directory")
-    if directory_value is None:
-        package = text("package", "")
-        if not package:
-            project = data.get("project", {})
-            package = project.get("name", "") if isinstance(project, dict) else ""
-        if not package:
-            raise ConfigError(f"{where}: tool.towncrier.directory is not set (and no "
-                              "package to derive it from): relbot cannot find the fragments.")
-        directory = base / text("package_dir", ".") / package / "newsfragments"
-    elif isinstance(directory_value, str):
-        directory = base / directory_value
-    else:
-        raise ConfigError(f"{where}: tool.towncrier.directory must be a string.")
+    if config.directory is not None:
+        directory = base / config.directory
+    else:  # towncrier's FragmentsPath: <package_dir>/<package>/newsfragments
+        directory = base / config.package_dir / config.package / "newsfragments"
     directory = directory.resolve()
     if not directory.is_relative_to(root):
         raise ConfigError(f"{where}: tool.towncrier.directory points outside the repository.")
 
-    sections = _sections(table, where)
-    types = _types(table, where)
-    ignore = [name for name in TOWNCRIER_IGNORED]
-    template = text("template", "towncrier:default")
-    filename = text("filename", "NEWS.rst")
-    if _is_resource(template):
-        resource = template.split(":", 1)[1]
-        markdown = resource.endswith(".md") or (
-            "." not in resource and filename.endswith(".md")
-        )
+    ignore = list(TOWNCRIER_IGNORED)
+    template = config.template
+    if isinstance(template, tuple):
+        markdown = template[1].lower().endswith(".md")
     else:
         ignore.append(Path(template).name.lower())
         markdown = template.lower().endswith(".md")
-    extra_ignore = table.get("ignore")
-    if extra_ignore is not None:
-        if not isinstance(extra_ignore, list) or not all(isinstance(i, str) for i in extra_ignore):
-            raise ConfigError(f"{where}: tool.towncrier.ignore must be a list of strings.")
-        ignore.extend(i.lower() for i in extra_ignore)
+    ignore.extend(i.lower() for i in config.ignore or ())
     return TowncrierSettings(
         config_file=config_file,
         base_directory=base,
         directory=directory,
-        sections=sections,
-        types=types,
-        orphan_prefix=text("orphan_prefix", "+"),
+        sections=tuple(config.sections.items()),
+        types={key: FragmentType(key, str(value["name"]), bool(value["showcontent"]))
+               for key, value in config.types.items()},
+        orphan_prefix=config.orphan_prefix,
         ignore=tuple(ignore),
-        filename=filename,
+        filename=config.filename,
         markdown=markdown,
-        issue_pattern=text("issue_pattern", ""),
-        start_string=text("start_string", "") or (
-            "<!-- towncrier release notes start -->\n" if filename.endswith(".md")
-            else ".. towncrier release notes start\n"),
+        issue_pattern=config.issue_pattern,
+        start_string=config.start_string,
+        project_name=project_name(config),
     )
+
+
+def towncrier_config(data: Mapping[str, Any], base: Path, where: str) -> Any:
+    """towncrier's ``Config`` of the parsed file ``data``, as ``towncrier build`` loads it.
+
+    Like towncrier's ``load_config``, a ``[project].name`` in ``pyproject.toml``
+    beside the configuration stands in for ``package`` and ``name``.
+    """
+    from click import ClickException
+    from towncrier._settings.load import parse_toml
+
+    try:
+        config = parse_toml(str(base), data)
+    except ClickException as exc:
+        raise ConfigError(f"{where}: {exc.format_message()}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{where}: towncrier cannot read it ({exc}).") from None
+    pyproject = base / "pyproject.toml"
+    project = data.get("project") if where.endswith("pyproject.toml") else None
+    if project is None and pyproject.is_file():
+        project = read_toml(pyproject).get("project")
+    name = project.get("name", "") if isinstance(project, dict) else ""
+    if isinstance(name, str) and name:
+        if not config.package:
+            config.package = name
+        if not config.name:
+            config.name = config.package
+    return config
+
+
+def project_name(config: Any) -> str:
+    """The name towncrier prints in the heading: ``name``, else the package, title-cased.
+
+    towncrier imports the package to look for an incremental version's
+    ``package`` attribute; relbot never imports the project's code, so it takes
+    towncrier's answer for every other package: ``package.title()``.
+    """
+    if config.name:
+        return str(config.name)
+    return str(config.package).title() if config.package else ""
 
 
 def check_type_names(settings: TowncrierSettings, names: list[str], what: str) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from relbot.config import BUMPS, Component, rel
-from relbot.errors import ConfigError, UsageError, VersionError
+from relbot.errors import ConfigError, NothingPending, UsageError, VersionError
 from relbot.fragments import Fragment
 
 if TYPE_CHECKING:
@@ -40,19 +40,13 @@ def read_version_file(component: Component, root: Path) -> Version:
     if component.version_file is None:
         raise ConfigError(f"component {component.name!r} has no version_file.")
     where = rel(component.version_file, root)
-    from relbot.tree import Refused, read_bounded
-
-    try:  # the one safe reader: no link, no FIFO, bounded
-        raw = read_bounded(component.version_file, 1024)
-    except Refused as refused:
-        if refused.rule == "too-large":
-            raise VersionError(f"version file {where} should hold only a version, but it is "
-                               f"{refused.size} bytes long.") from None
-        raise ConfigError(f"version file {where} cannot be read: {refused.reason}.") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise VersionError(f"version file {where} is not UTF-8 text.") from None
+        raw = component.version_file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"version file {where} cannot be read: {exc.strerror}.") from None
+    from relbot.version_file import version_text
+
+    text = version_text(component.version_file, raw, where)
     return parse_version(text, f"version file {where} holds")
 
 
@@ -155,7 +149,7 @@ def next_version(
         return bumped(current, "patch")
     bump = bump_of(component, fragments)
     if bump is None:
-        raise UsageError("there are no pending fragments, so there is no next version; "
+        raise NothingPending("there are no pending fragments, so there is no next version; "
                          "add one with `relbot fragment new` or give --version.")
     return bumped(current, bump)
 

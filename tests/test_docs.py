@@ -62,8 +62,10 @@ def test_getting_started_reaches_a_dry_run(tmp_path: Path) -> None:
     assert "release v1.5.0 of main from main:" in output
     assert "Frobnicate faster. (#12)" in output
     assert "A first feature announced through relbot (#42)" in output
-    assert (clone / "VERSION").read_text() == "1.4.0\n"
-    assert "towncrier_config = \"pyproject.toml\"" in (clone / "relbot.toml").read_text()
+    assert not (clone / "VERSION").exists()  # the version lives in [project].version
+    relbot_toml = (clone / "relbot.toml").read_text()
+    assert "towncrier_config = \"pyproject.toml\"" in relbot_toml
+    assert "version_file = \"pyproject.toml\"" in relbot_toml
     assert not (clone / "towncrier.toml").exists()
 
 

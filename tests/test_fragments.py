@@ -89,7 +89,7 @@ def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:
     put(project, ".gitignore", "!.gitignore\n")
     put(project, "README.md", "What goes here.\n")
     put(project, "1.feature", "A feature.\n")
-    put(project, "+.chore.cleanup", "")
+    put(project, "+.chore.cleanup", "Cleanup.\n")
     (project.root / "notes" / "hotfix" / "2.fix").write_text("A hotfix.\n")
     found = project.fragments()
     assert found.ok and not found.findings
@@ -124,7 +124,7 @@ def test_ignore_patterns_match_as_fnmatch_does(patterns: list[str], name: str) -
         ("1234.feture", "x", "unknown-type",
          "type 'feture' is not declared in towncrier.toml (did you mean 'feature'?)"),
         ("notes.txt", "x", "unknown-type", "type 'txt' is not declared"),
-        ("fix-typo.fix", "x", "bad-number", "'fix-typo' is not an MR number"),
+        ("1².fix", "x", "bad-number", "digits other than 0-9"),
         ("12.fix", b"\xff\xfe broken", "not-utf8", "is not UTF-8 text (invalid byte at "
          "offset 0)"),
         ("13.fix", b"text\x00more", "binary", "is binary"),

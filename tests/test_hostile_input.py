@@ -95,6 +95,7 @@ def test_fragments_directory_linked_outside(yaook_repo: Repo, secret_file: Path)
 def test_hostile_fragment_files(yaook_repo: Repo, name: str, data: bytes, rule: str) -> None:
     """Each hostile file is one lint finding with its rule; nothing crashes."""
     (yaook_repo.path / FRAGMENTS / name).write_bytes(data)
+    yaook_repo.git("add", "-A")  # only tracked fragments are pending
     found = Project(yaook_repo.path).fragments()
     assert [f.rule for f in found.findings] == [rule]
     result = relbot(yaook_repo.path, "fragment", "lint")
@@ -126,6 +127,7 @@ def test_thousands_of_fragments(yaook_repo: Repo) -> None:
     directory = yaook_repo.path / FRAGMENTS
     for number in range(1, 3001):
         (directory / f"{number}.fix").write_text(f"Fix number {number}.\n")
+    yaook_repo.git("add", "-A")
     project = Project(yaook_repo.path)
     found = project.fragments()
     assert found.ok and len(found.fragments) == 3000
@@ -160,6 +162,7 @@ def test_type_named_like_a_section(tmp_path: Path) -> None:
 def test_changelog_structure_injection(yaook_repo: Repo, text: str) -> None:
     """A fragment that carries the changelog's start marker is refused before it can move it."""
     yaook_repo.write(f"{FRAGMENTS}/13.fix", text)
+    yaook_repo.git("add", "-A")
     found = Project(yaook_repo.path).fragments()
     assert [f.rule for f in found.findings] == ["start-marker"]
 

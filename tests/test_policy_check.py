@@ -10,7 +10,7 @@ from relbot.errors import UsageError
 from relbot.findings import Finding, errors
 from relbot.policy.check import announced, check_policies
 from relbot.project import Project
-from tests.conftest import Repo, make_repo, run
+from tests.conftest import Repo, git, make_repo, run
 
 TOWNCRIER = """\
 [tool.towncrier]
@@ -111,6 +111,8 @@ def write_all(root: Path, files: dict[str, str]) -> None:
         target = root / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+    if (root / ".git").exists():
+        git(root, "add", "-A")  # only tracked fragments are pending
 
 
 def check(root: Path, base: str | None = None) -> list[Finding]:

@@ -146,4 +146,5 @@ def test_dropping_a_minor_from_the_nix_list_needs_a_removal_fragment(tmp_path: P
     (root / "docs/_releasenotes").mkdir(parents=True, exist_ok=True)
     (root / "docs/_releasenotes/2459.removal").write_text(
         "Support for Kubernetes v1.33 has been dropped.\n", encoding="utf-8")
+    git(root, "add", "-A")  # only tracked fragments are pending (`fragment new` stages them)
     assert run(["policy", "check", "--base", "main"], cwd=root).code == 0

@@ -123,6 +123,7 @@ def test_trusted_template_is_sandboxed_too(yaook_repo: Repo, tmp_path: Path) -> 
     yaook_repo.write("changelog.rst.j2", "{{ cycler.__init__.__globals__.os.popen('touch "
                      + str(witness) + "').read() }}\n")
     yaook_repo.write(f"{FRAGMENTS}/1.feature", "Thing.\n")
+    yaook_repo.git("add", "-A")  # only tracked fragments are pending
     result = run(["notes"], yaook_repo.path)
     assert result.code == 2, result.out + result.err
     assert not witness.exists()
@@ -144,6 +145,7 @@ def test_template_outside_the_repository_is_a_configuration_error(
         "[tool.towncrier]", f'[tool.towncrier]\ntemplate = "{template}"', 1)
     yaook_repo.write("towncrier.toml", towncrier)
     yaook_repo.write(f"{FRAGMENTS}/1.feature", "Thing.\n")
+    yaook_repo.git("add", "-A")  # only tracked fragments are pending
     result = run(["notes"], yaook_repo.path)
     assert result.code == 2, result.out + result.err
     assert says in result.err, result.err
@@ -158,9 +160,11 @@ def test_broken_trusted_template_is_one_sentence(yaook_repo: Repo) -> None:
     yaook_repo.write("towncrier.toml", towncrier)
     yaook_repo.write("broken.j2", "line one\n{% for x in %}\n")
     yaook_repo.write(f"{FRAGMENTS}/1.feature", "Thing.\n")
+    yaook_repo.git("add", "-A")  # only tracked fragments are pending
     result = run(["notes"], yaook_repo.path)
     assert result.code == 2
-    assert result.err.startswith("relbot: the towncrier template is broken:")
+    assert result.err.startswith("relbot: the towncrier template broken.j2 cannot be "
+                                 "rendered: it is broken:")
     assert "(line 2)" in result.err and "internal error" not in result.err
 
 
@@ -262,6 +266,7 @@ def test_injected_start_marker_is_inert_in_the_changelog(yaook_repo: Repo,
 def test_fragment_underline_cannot_open_a_section(yaook_repo: Repo) -> None:
     """A fragment whose second line underlines the first renders as text, not a section."""
     yaook_repo.write(f"{FRAGMENTS}/1.feature", "Pwned\n=====\n\nMore text.\n")
+    yaook_repo.git("add", "-A")  # only tracked fragments are pending
     result = run(["notes"], yaook_repo.path)
     assert result.code == 0, result.err
     assert all(line.strip() != "=====" for line in result.out.splitlines()), result.out
@@ -354,7 +359,8 @@ def _with_config(repo: Repo, extra_top: str = "", extra_component: str = "") -> 
      "nests tables or arrays too deeply"),
     ("x." + ".".join(["a"] * 200) + " = 1\n", "", "nests tables or arrays too deeply"),
     ("gitlab_timeout = 1000000000000000000000\n", "", "gitlab_timeout is"),
-    ("", "max_fragment_bytes = 9223372036854775807\n", "max_fragment_bytes is"),
+    ("", "max_fragment_bytes = 9223372036854775807\n",
+     "max_fragment_bytes must be a number of bytes from 1 to"),
     ("", 'tag_format = "v{version}-{version.major}"\n', "tag_format 'v{version}-{version"),
     ("", 'notes_version_format = "{version}{version.__class__}"\n',
      "notes_version_format '{version}{version.__class__}' must contain {version} and no"),

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from relbot.config import Component, load_config
-from relbot.errors import UsageError, VersionError
+from relbot.errors import NothingPending, UsageError, VersionError
 from relbot.fragments import Fragment
 from relbot.git import GitRepo
 from relbot.project import Project
@@ -54,8 +54,8 @@ def test_highest_bump_wins(component: Component, types: list[str], expected: str
 
 
 def test_no_fragments_no_version(component: Component) -> None:
-    """Without fragments there is nothing to release: a clear usage error."""
-    with pytest.raises(UsageError, match="no pending fragments"):
+    """Without fragments there is nothing to release: exit 1, as `cut` says it."""
+    with pytest.raises(NothingPending, match="no pending fragments"):
         next_version(component, Version.parse("1.0.0"), [])
 
 
