@@ -32,6 +32,7 @@ SOURCE_FILES = 200
 FRAGMENT_DIR = "changelog.d"
 NOTES_DIR = "releasenotes/notes"
 START_STRING = "<!-- towncrier release notes start -->"
+DEFAULT_TAGS = 20
 GENERATOR_VERSION = 1  # bump when the layout changes, so cached repositories are rebuilt
 
 # (towncrier type, heading, reno section, weight)
@@ -63,7 +64,7 @@ class Size:
 
     commits: int
     fragments: int
-    tags: int = 20
+    tags: int = 20  # DEFAULT_TAGS
 
     def __post_init__(self) -> None:
         if self.fragments < 1:
@@ -86,8 +87,9 @@ class Size:
 
     @property
     def label(self) -> str:
-        """For tables: ``1k commits, 200 fragments``."""
-        return f"{_short(self.commits)} commits, {_short(self.fragments)} fragments"
+        """For tables: ``1k commits, 200 fragments`` (and the tags, where not the default)."""
+        tags = "" if self.tags == DEFAULT_TAGS else f", {_short(self.tags)} tags"
+        return f"{_short(self.commits)} commits, {_short(self.fragments)} fragments{tags}"
 
 
 def _short(number: int) -> str:
@@ -112,6 +114,7 @@ class Generated:
     head: str
     date: str
     generator_version: int = GENERATOR_VERSION
+    forge: str = "none"
 
     @property
     def size(self) -> Size:
@@ -121,7 +124,7 @@ class Generated:
 
 RELBOT_TOML = """\
 # relbot configuration of a synthetic benchmark repository (bench/generate.py).
-forge = "none"
+forge = "{forge}"
 
 [[component]]
 name = "bench"
@@ -132,6 +135,7 @@ notes_version_format = "{version}"
 bump = { BREAKING = "major", feature = "minor" }
 default_bump = "patch"
 """
+FORGES = ("none", "gitlab")  # "gitlab": for `mr check` posting its comment to the stand-in
 
 
 def towncrier_toml() -> str:
@@ -241,7 +245,8 @@ def _fragment(rng: random.Random, index: int, types: list[str],
     return f"{FRAGMENT_DIR}/{name}", f"{NOTES_DIR}/change-{index}-{uid}.yaml", note, text + "\n"
 
 
-def write_stream(out: IO[bytes], size: Size, seed: int) -> tuple[int, str]:
+def write_stream(out: IO[bytes], size: Size, seed: int, forge: str = "none"
+                 ) -> tuple[int, str]:
     """The whole history as a fast-import stream; returns (MR iid, current version)."""
     rng = random.Random(seed)  # noqa: S311 -- reproducible test data, not secrets
     stream = _Stream(out)
@@ -258,7 +263,7 @@ def write_stream(out: IO[bytes], size: Size, seed: int) -> tuple[int, str]:
     changelog = f"# Changelog\n\n{START_STRING}\n"
     initial: dict[str, str | None] = {
         "README.md": "# bench\n\nA synthetic repository for relbot's benchmark.\n",
-        "relbot.toml": RELBOT_TOML,
+        "relbot.toml": RELBOT_TOML.replace("{forge}", forge),
         "towncrier.toml": towncrier_toml(),
         "version": "0.1.0\n",
         "CHANGELOG.md": changelog,
@@ -337,13 +342,19 @@ def _untouched(repo: Generated) -> bool:
         return False
 
 
-def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True) -> Generated:
-    """Build (or, with ``reuse``, find) the repository of ``size`` below ``dest``."""
+def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
+             forge: str = "none") -> Generated:
+    """Build (or, with ``reuse``, find) the repository of ``size`` below ``dest``.
+
+    ``forge = "gitlab"`` differs only in relbot.toml's ``forge`` (another history).
+    """
+    if forge not in FORGES:
+        raise ValueError(f"forge must be one of {FORGES}")
     manifest = dest / "manifest.json"
     if reuse and manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         found = Generated(**data)
-        if (found.size == size and found.seed == seed
+        if (found.size == size and found.seed == seed and found.forge == forge
                 and found.generator_version == GENERATOR_VERSION
                 and Path(found.work).is_dir() and _untouched(found)):
             return found
@@ -357,7 +368,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True) -> Ge
                             stdin=subprocess.PIPE, env=_git_env())
     assert proc.stdin is not None
     try:
-        iid, version = write_stream(proc.stdin, size, seed)
+        iid, version = write_stream(proc.stdin, size, seed, forge)
     finally:
         proc.stdin.close()
     if proc.wait() != 0:
@@ -368,9 +379,64 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True) -> Ge
         commits=size.commits, fragments=size.fragments, tags=size.tags, seed=seed,
         work=str(work), remote=str(remote), current_version=version, mr_iid=iid,
         mr_base=_git(work, "rev-parse", f"HEAD~{MR_COMMITS}"), head=head, date=DATE,
+        forge=forge,
     )
     manifest.write_text(json.dumps(asdict(generated), indent=2) + "\n", encoding="utf-8")
     return generated
+
+
+PROBED_RELBOT_TOML = """\
+# relbot configuration of the benchmark's policy repository (bench/generate.py).
+forge = "none"
+
+[[component]]
+name = "probed"
+towncrier_config = "towncrier.toml"
+version_file = "version"
+policies = ["kubernetes"]
+probes = [
+    {{ policy = "kubernetes", file = "clusters/*/config.toml", key = "kubernetes.version" }},
+]
+"""
+
+
+@dataclass(frozen=True)
+class Probed:
+    """The policy repository: ``files`` cluster configurations, each a probed file."""
+
+    files: int
+
+    @property
+    def label(self) -> str:
+        """For tables."""
+        return f"{_short(self.files)} probed files"
+
+
+def generate_probed(dest: Path, files: int, old: str, new: str) -> Path:
+    """A repository of ``files`` probed files declaring Kubernetes ``old``, then ``new``.
+
+    Two commits: ``relbot policy check --base HEAD~1`` reads every file in the work
+    tree and at the base, and judges each upgrade. Rebuilt every time (seconds).
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    _git(dest, "init", "-q", "-b", "main")
+    (dest / "relbot.toml").write_text(PROBED_RELBOT_TOML.format(), encoding="utf-8")
+    (dest / "towncrier.toml").write_text(towncrier_toml(), encoding="utf-8")
+    (dest / "version").write_text("1.0.0\n", encoding="utf-8")
+    (dest / FRAGMENT_DIR).mkdir()
+    (dest / FRAGMENT_DIR / ".gitkeep").write_text("", encoding="utf-8")
+    for version, message in ((old, "Clusters"), (new, "Upgrade the clusters")):
+        for number in range(files):
+            config = dest / "clusters" / f"c{number:05d}" / "config.toml"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(f'name = "c{number}"\n\n[kubernetes]\nversion = "{version}"\n',
+                              encoding="utf-8")
+        _git(dest, "add", "-A")
+        _git(dest, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+             "commit", "-q", "-m", message)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -277,7 +277,8 @@ def next_version(root: Path, component_name: str | None, hotfix: bool) -> None:
     from relbot.project import Project
 
     project = Project(root, component_name)
-    click.echo(str(project.next_version(project.fragments(hotfix=hotfix), hotfix=hotfix)))
+    found = project.fragments(hotfix=hotfix, names_only=True)  # the types decide, not texts
+    click.echo(str(project.next_version(found, hotfix=hotfix)))
 
 
 @cli.command()

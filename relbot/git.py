@@ -1,30 +1,39 @@
-"""Git, behind one class: gitpython runs the commands, failures become GitError.
+"""Git, behind one class: each call one ``git`` process, failures become GitError.
 
 Every call goes through :meth:`GitRepo.run`, so git's exit status is never
 ignored and no message can carry a credential from a remote URL. Release
 commits are built with plumbing (a temporary index, ``commit-tree``,
 ``update-ref`` with the expected old value) so that a crash at any point leaves
-either the old state or the new one, never a half-written work tree.
+either the old state or the new one, never a half-written work tree. The number
+of processes never grows with the number of files: paths go to git in one batch
+(``update-index --index-info``, ``hash-object --stdin-paths``), blobs come back
+through one ``cat-file --batch``, and every path list is read NUL-separated
+(``-z``), as git writes names such as ``café`` quoted otherwise.
+
+git runs through :mod:`subprocess` directly: gitpython's command wrapper cost a
+tenth of a second of imports in every light command and added nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import subprocess
 import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO
 
 from relbot.errors import GitError
 from relbot.secrets import mask
 
-if TYPE_CHECKING:
-    import git
-
 REMOTE = "origin"
-
+# What gitpython set, so that git's messages (which some refusals quote) stay English.
+_LOCALE = {"LC_ALL": "C", "LANGUAGE": "C"}
+_OID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 @dataclass(frozen=True)
 class TreeEntry:
@@ -57,16 +66,14 @@ class PushResult:
 
 
 class GitRepo:
-    """A repository's work tree, driven through gitpython's command interface."""
+    """A repository's work tree; each method one (or, in a batch, a fixed few) git processes."""
 
     def __init__(self, root: Path) -> None:
-        import git as gitpython
-
-        try:
-            self.repo: git.Repo = gitpython.Repo(root)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-            raise GitError(f"{root} is not a git repository.") from None
-        self.root = Path(self.repo.working_tree_dir or root)
+        root = Path(root).absolute()
+        if not (root / ".git").exists():
+            raise GitError(f"{root} is not a git repository.")
+        self.root = root
+        self._batch: subprocess.Popen[bytes] | None = None
 
     @classmethod
     def find(cls, root: Path) -> GitRepo | None:
@@ -80,30 +87,28 @@ class GitRepo:
     def run(self, *args: str, strip: bool = True, env: Mapping[str, str] | None = None,
             stdin: str | None = None) -> str:
         """Run ``git ARGS``; a non-zero exit raises GitError naming the command."""
-        import git as gitpython
+        out = self._exec(args, None if stdin is None else stdin.encode("utf-8"), env)
+        text = out.decode("utf-8", errors="replace")
+        if strip and text.endswith("\n"):
+            text = text[:-1]
+        return text
 
+    def _exec(self, args: Iterable[str], stdin: bytes | None,
+              env: Mapping[str, str] | None = None) -> bytes:
+        argv = ["git", *args]
         try:
-            if stdin is not None:
-                out = self._run_with_input(args, stdin, env)
-            else:
-                out = self.repo.git.execute(["git", *args], strip_newline_in_stdout=strip,
-                                            env=dict(env) if env else None)
-        except gitpython.GitCommandError as exc:
-            raise GitError(mask(f"git {args[0]} failed: {_last_line(exc)}")) from None
-        return str(out)
-
-    def _run_with_input(self, args: tuple[str, ...], stdin: str,
-                        env: Mapping[str, str] | None) -> str:
-        import subprocess
-
-        import git as gitpython
-
-        proc = subprocess.run(["git", *args], cwd=self.root, input=stdin, text=True,
-                              capture_output=True, env={**os.environ, **(env or {})},
-                              check=False)
+            proc = subprocess.run(argv, cwd=self.root, input=stdin, capture_output=True,
+                                  env={**os.environ, **_LOCALE, **(env or {})}, check=False,
+                                  stdin=subprocess.DEVNULL if stdin is None else None)
+        except FileNotFoundError:
+            if not self.root.is_dir():
+                raise GitError(f"{self.root} does not exist (any more).") from None
+            raise GitError("git is not installed (no `git` on PATH).") from None
         if proc.returncode != 0:
-            raise gitpython.GitCommandError(["git", *args], proc.returncode, proc.stderr)
-        return proc.stdout.rstrip("\n")
+            stderr = proc.stderr.decode("utf-8", errors="replace")
+            detail = _last_meaningful(stderr) or f"exit status {proc.returncode}"
+            raise GitError(mask(f"git {argv[1]} failed: {detail}"))
+        return proc.stdout
 
     def ok(self, *args: str) -> bool:
         """Whether ``git ARGS`` succeeds (for questions git answers by exit status)."""
@@ -146,9 +151,17 @@ class GitRepo:
 
     def status(self) -> list[str]:
         """``git status --porcelain`` lines, without touching the index file."""
-        out = self.run("--no-optional-locks", "status", "--porcelain", "--untracked-files=all",
-                       strip=False)
-        return [line for line in out.splitlines() if line]
+        out = self.run("--no-optional-locks", "status", "--porcelain", "-z",
+                       "--untracked-files=all", strip=False)
+        records = iter(out.split("\0"))
+        lines = []
+        for record in records:
+            if not record:
+                continue
+            lines.append(record)
+            if record[:1] in ("R", "C"):
+                next(records, None)  # a rename's or copy's source path follows
+        return lines
 
     def has_remote(self, remote: str = REMOTE) -> bool:
         """Whether the remote is configured."""
@@ -173,18 +186,27 @@ class GitRepo:
         return found
 
     def tags_merged(self, glob: str, rev: str = "HEAD") -> list[str]:
-        """Tags matching ``glob`` that are reachable from ``rev``."""
-        if self.rev(rev) is None:
-            return []
-        return self.run("tag", "--merged", rev, "--list", glob).splitlines()
+        """Tags matching ``glob`` that are reachable from ``rev`` (none where it is unborn)."""
+        try:
+            return self._tag_names("--merged", rev, glob)
+        except GitError:
+            if self.rev(rev) is None:
+                return []
+            raise
 
     def tags(self, glob: str) -> list[str]:
-        """All local tags matching ``glob``."""
-        return self.run("tag", "--list", glob).splitlines()
+        """All local tags matching ``glob``: one ``for-each-ref``, whatever their number."""
+        return self._tag_names(None, None, glob)
 
     def tags_at(self, rev: str, glob: str) -> list[str]:
         """Local tags matching ``glob`` that point at ``rev``."""
-        return self.run("tag", "--points-at", rev, "--list", glob).splitlines()
+        return self._tag_names("--points-at", rev, glob)
+
+    def _tag_names(self, option: str | None, rev: str | None, glob: str) -> list[str]:
+        args = ["for-each-ref", "--format=%(refname:strip=2)"]
+        if option is not None and rev is not None:
+            args.append(f"{option}={rev}")
+        return self.run(*args, f"refs/tags/{glob}").splitlines()
 
     def trailer(self, rev: str, key: str) -> list[str]:
         """The values of trailer ``key`` in the message of commit ``rev``."""
@@ -210,15 +232,46 @@ class GitRepo:
                                      name.rsplit("/", 1)[-1]))
         return entries
 
-    def read_blob(self, oid: str) -> bytes:
-        """The content of a blob."""
-        import subprocess
+    def deleted_paths(self, old: str, new: str) -> list[str]:
+        """Paths that ``new`` removed from ``old``'s tree, NUL-separated as git wrote them."""
+        out = self.run("diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", old,
+                       new, "--", strip=False)
+        return [path for path in out.split("\0") if path]
 
-        proc = subprocess.run(["git", "cat-file", "blob", oid], cwd=self.root,
-                              capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise GitError(f"git cat-file failed for {oid}.")
-        return proc.stdout
+    def read_blob(self, oid: str) -> bytes:
+        """The content of a blob, through one ``cat-file --batch`` kept open for all of them."""
+        if not _OID.fullmatch(oid):
+            raise GitError(f"{oid!r} is not an object id.")
+        batch = self._cat_file()
+        stdin, stdout = _pipes(batch)
+        try:
+            stdin.write(oid.encode() + b"\n")
+            stdin.flush()
+            header = stdout.readline().split()
+            if len(header) != 3:
+                raise GitError(f"git cat-file found no object {oid}.")
+            data = _read_exactly(stdout, int(header[2]) + 1)[:-1]
+        except (OSError, ValueError):
+            self.close()
+            raise GitError(f"git cat-file failed for {oid}.") from None
+        if header[1] != b"blob":
+            raise GitError(f"object {oid} is a {header[1].decode()}, not a file.")
+        return data
+
+    def _cat_file(self) -> subprocess.Popen[bytes]:
+        if self._batch is None or self._batch.poll() is not None:
+            self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=subprocess.DEVNULL,
+                                           env={**os.environ, **_LOCALE})
+            weakref.finalize(self, _end, self._batch)
+        return self._batch
+
+    def close(self) -> None:
+        """End the ``cat-file --batch`` process, if one runs (it also ends with the object)."""
+        if self._batch is not None:
+            _end(self._batch)
+            self._batch = None
 
     # -- changes ---------------------------------------------------------------
 
@@ -232,29 +285,41 @@ class GitRepo:
         """A new commit on ``parent`` with files written and removed; returns its id.
 
         Built in a temporary index, so neither the work tree nor the real index
-        changes: until the branch is moved, nothing is visible.
+        changes: until the branch is moved, nothing is visible. Five git processes
+        whatever the number of files: ``read-tree``, one ``hash-object`` for all
+        new blobs, one ``update-index --index-info`` for every write and removal,
+        ``write-tree``, ``commit-tree``.
         """
+        if not _OID.fullmatch(parent):
+            parent = self.run("rev-parse", "--verify", "--quiet", f"{parent}^{{commit}}")
+        zero = "0" * len(parent)
         with tempfile.TemporaryDirectory(prefix="relbot-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self.run("read-tree", parent, env=env)
-            for path, data in writes.items():
-                oid = self._hash_object(data)
-                mode = "100644"
-                self.run("update-index", "--add", "--cacheinfo", f"{mode},{oid},{path}",
-                         env=env)
-            for path in removes:
-                self.run("update-index", "--force-remove", "--", path, env=env)
+            oids = self._hash_objects(list(writes.values()), Path(tmp))
+            records = [f"0 {zero}\t{path}" for path in removes]
+            records += [f"100644 {oid}\t{path}" for path, oid in zip(writes, oids, strict=True)]
+            if records:
+                self.run("update-index", "-z", "--index-info", env=env,
+                         stdin="".join(f"{record}\0" for record in records))
             tree = self.run("write-tree", env=env)
         return self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message)
 
-    def _hash_object(self, data: bytes) -> str:
-        import subprocess
-
-        proc = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=self.root,
-                              input=data, capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise GitError("git hash-object failed: " + proc.stderr.decode(errors="replace"))
-        return proc.stdout.decode().strip()
+    def _hash_objects(self, blobs: list[bytes], scratch: Path) -> list[str]:
+        """Write ``blobs`` into the object store with one ``hash-object``; their ids."""
+        if not blobs:
+            return []
+        paths = []
+        for number, data in enumerate(blobs):
+            path = scratch / f"blob-{number}"
+            path.write_bytes(data)
+            paths.append(str(path))
+        out = self.run("hash-object", "-w", "--no-filters", "--stdin-paths",
+                       stdin="".join(f"{path}\n" for path in paths))
+        oids = out.split()
+        if len(oids) != len(blobs):
+            raise GitError("git hash-object did not write every file.")
+        return oids
 
     def move_branch(self, branch: str, new: str, old: str) -> None:
         """Point ``branch`` at ``new`` only if it still points at ``old`` (compare-and-swap)."""
@@ -262,8 +327,18 @@ class GitRepo:
                  f"refs/heads/{branch}", new, old)
 
     def checkout_tree(self, old: str, new: str) -> None:
-        """Move index and work tree from ``old``'s tree to ``new``'s (a safe two-way merge)."""
+        """Move index and work tree from ``old``'s tree to ``new``'s (a safe two-way merge).
+
+        The index is refreshed first: a file whose stat data alone changed (a
+        ``touch``, a CI cache restore) would otherwise count as modified and
+        stop the merge half-way, after the branch moved.
+        """
+        self.refresh_index()
         self.run("read-tree", "-m", "-u", old, new)
+
+    def refresh_index(self) -> None:
+        """``update-index --refresh``: stat data catches up with unchanged files."""
+        self.ok("update-index", "-q", "--refresh")
 
     def attach(self, branch: str) -> None:
         """Check out ``branch`` at the current commit (for detached CI checkouts)."""
@@ -284,8 +359,6 @@ class GitRepo:
     def push_atomic(self, refspecs: list[str], remote: str = REMOTE,
                     env: Mapping[str, str] | None = None) -> PushResult:
         """``git push --atomic``: all refs move, or none; the refusal is reported, not raised."""
-        import subprocess
-
         proc = subprocess.run(["git", "push", "--atomic", "--porcelain", remote, *refspecs],
                               cwd=self.root, capture_output=True, text=True, check=False,
                               env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
@@ -300,10 +373,34 @@ class GitRepo:
         return PushResult(False, rejected, text)
 
 
-def _last_line(exc: Exception) -> str:
-    stderr = str(getattr(exc, "stderr", "") or "").strip()
-    stderr = re.sub(r"^\s*stderr: ", "", stderr).strip().strip("'").strip()
-    return _last_meaningful(stderr) or f"exit status {getattr(exc, 'status', '?')}"
+def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    if proc.stdin is None or proc.stdout is None:
+        raise GitError("git cat-file has no pipes.")
+    return proc.stdin, proc.stdout
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            raise OSError("git cat-file ended early")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Close the batch process's input (it then exits) and reap it."""
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _last_meaningful(text: str) -> str:

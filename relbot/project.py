@@ -54,9 +54,11 @@ class Project:
 
         return GitRepo.find(self.root)
 
-    def fragments(self, *, hotfix: bool = False) -> FragmentSet:
-        """The pending fragments (of the hotfix directory with ``hotfix``)."""
-        return scan(self.settings, self.component, self.root, self.fragment_directory(hotfix))
+    def fragments(self, *, hotfix: bool = False, names_only: bool = False) -> FragmentSet:
+        """The pending fragments (of the hotfix directory with ``hotfix``); with
+        ``names_only`` their files are not read (see :func:`relbot.fragments.scan`)."""
+        return scan(self.settings, self.component, self.root, self.fragment_directory(hotfix),
+                    names_only=names_only)
 
     def fragment_directory(self, hotfix: bool = False) -> Path:
         """Where the pending (or hotfix) fragments live."""

@@ -22,7 +22,7 @@ import posixpath
 import stat
 import subprocess
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -390,9 +390,11 @@ _GIT_KINDS = {"100644": "file", "100755": "file", "120000": "link", "040000": "d
 class GitTree(Tree):
     """The files of a git revision (the MR's base commit, a release commit)."""
 
-    def __init__(self, root: Path, rev: str) -> None:
+    def __init__(self, root: Path, rev: str,
+                 blob_reader: Callable[[str], bytes] | None = None) -> None:
         self.root = root.resolve()
         self.rev = rev
+        self._reader = blob_reader  # a GitRepo's shared cat-file --batch, when given
         self.label = f"commit {rev[:12]}"
         self.is_revision = True
         self._listing: dict[str, tuple[str, str, int]] | None = None
@@ -451,6 +453,11 @@ class GitTree(Tree):
             raise Refused("symlink")
         if kind != "file":
             raise Refused("not-a-file")
+        if self._reader is not None:
+            data = self._reader(oid)
+            if len(data) > limit:
+                raise Refused("too-large", size=len(data))
+            return data
         return self._blob(oid, limit)
 
     def _blob(self, oid: str, limit: int) -> bytes:

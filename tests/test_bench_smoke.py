@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from bench.generate import MR_COMMITS, Size, generate
-from bench.run import COMMANDS, RENO, main, tool
+from bench.run import (
+    COMMANDS,
+    CUT_PUSH,
+    CUT_REAL,
+    MR_COMMENT,
+    NEXT_TAGS,
+    RENO,
+    TOWNCRIER_BUILD,
+    main,
+    tool,
+)
 
 SMOKE = Size(50, 20, 3)
 
@@ -63,7 +74,14 @@ def test_runner_reports_every_command(tmp_path: Path, capsys: pytest.CaptureFixt
         assert len(values) == len(commands)
         assert all(float(value) > 0 for value in values), row
     assert "identical to towncrier's" in ratio_row
-    assert "## Targets (issue 7)" in text
+    # The real cut, towncrier build --yes, next-version from tags, the comment posted, and
+    # policy check all ran (an error would show as "error" in the rows checked above).
+    for command in (CUT_REAL, CUT_PUSH, TOWNCRIER_BUILD, NEXT_TAGS, MR_COMMENT):
+        assert f"`{command}`" in header
+    assert "writes per run [2]; a stale comment took 1 write request(s)" in text
+    assert "next-version from tags: prints what it prints from the version file" in text
+    assert re.search(r"^\| 20 probed files \| \d+\.\d+ \|", text, re.MULTILINE)
+    assert "## Targets (issues 7 and 17)" in text
 
 
 def test_generator_rebuilds_a_repository_that_was_changed(tmp_path: Path) -> None:

@@ -97,10 +97,10 @@ def test_fragment_new_with_editor(repo: Path, monkeypatch: pytest.MonkeyPatch,
         (lambda r: (r / "changes" / "6.feature").symlink_to("/etc/hostname"), ["notes"], 1,
          "relbot: next-version stopped at an invalid fragment: changes/6.feature: is a "
          "symbolic link"),
-        (lambda r: (r / "changes" / "6.feature").write_bytes(b"\xc3\x28"), ["next-version"], 1,
+        (lambda r: (r / "changes" / "6.feature").write_bytes(b"\xc3\x28"), ["notes"], 1,
          "relbot: next-version stopped at an invalid fragment: changes/6.feature: is not "
          "UTF-8 text"),
-        (lambda r: (r / "changes" / "6.feature").write_text("y" * 101), ["next-version"], 1,
+        (lambda r: (r / "changes" / "6.feature").write_text("y" * 101), ["notes"], 1,
          "relbot: next-version stopped at an invalid fragment: changes/6.feature: is 101 "
          "bytes, larger than the limit of 100 bytes"),
         (lambda r: (r / "changes" / "6.feture").write_text("x"), ["fragment", "lint"], 1,

@@ -1,0 +1,189 @@
+"""How relbot drives git: a constant number of processes, stale stat data, non-ASCII paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+from tests.test_cut import add_fragments, kill_relbot_when
+
+FRAGMENTS = "docs/_releasenotes"
+DATE = "2024-10-01"
+
+
+def relbot(repo: Repo, *args: str, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "relbot", *args], cwd=repo.path,
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, **(env or {})})
+
+
+def git_logger(directory: Path) -> tuple[dict[str, str], Path]:
+    """A ``git`` first on PATH that logs each call's arguments, then runs the real git."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True)
+    log = directory / "git-calls.log"
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$1 $2" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def test_cut_runs_a_constant_number_of_git_processes(tmp_path: Path, yaook_repo: Repo) -> None:
+    """One cut starts as many git processes at 1,000 fragments as at 10."""
+    counts = {}
+    for count in (10, 1000):
+        repo = yaook_repo.clone(tmp_path / f"clone-{count}")
+        repo.git("checkout", "-q", "-B", "main", "origin/main")
+        repo.git("remote", "set-head", "origin", "main")
+        names = {f"{n}.fix": f"Fix number {n}.\n" for n in range(1, count + 1)}
+        add_fragments(repo, names)
+        env, log = git_logger(tmp_path / f"log-{count}")
+        done = relbot(repo, "cut", "--yes", "--no-push", "--date", DATE, env=env)
+        assert done.returncode == 0, done.stderr
+        assert list((repo.path / FRAGMENTS).glob("*.fix")) == []
+        assert repo.git("status", "--porcelain") == ""
+        counts[count] = log.read_text().splitlines()
+    assert len(counts[1000]) == len(counts[10]), (counts[10], counts[1000])
+    assert len(counts[10]) <= 40, counts[10]
+
+
+@pytest.mark.reliability("Faults")
+def test_resumed_cut_runs_a_constant_number_of_git_processes(tmp_path: Path,
+                                                             yaook_repo: Repo) -> None:
+    """A rerun after a crash reads the removed fragments' texts in one batch, not one each."""
+    counts = {}
+    for count in (10, 300):
+        repo = yaook_repo.clone(tmp_path / f"clone-{count}")
+        repo.git("checkout", "-q", "-B", "main", "origin/main")
+        repo.git("remote", "set-head", "origin", "main")
+        add_fragments(repo, {f"{n}.fix": f"Fix number {n}.\n" for n in range(1, count + 1)})
+        hook = kill_relbot_when(repo, "refs/heads/main")
+        killed = relbot(repo, "cut", "--yes", "--no-push", "--date", DATE)
+        assert killed.returncode == -9, killed.stderr
+        hook.unlink()
+        env, log = git_logger(tmp_path / f"log-{count}")
+        done = relbot(repo, "cut", "--yes", "--no-push", "--date", DATE, env=env)
+        assert done.returncode == 0, done.stderr
+        message = repo.git("tag", "--list", "--format=%(contents)", "v8.0.3")
+        assert f"Fix number {count}." in message
+        counts[count] = log.read_text().splitlines()
+    assert len(counts[300]) == len(counts[10]), (counts[10], counts[300])
+    assert counts[10].count("cat-file --batch") == 1
+
+
+@pytest.mark.reliability("Faults")
+def test_cut_after_touching_the_version_file(yaook_repo: Repo) -> None:
+    """Stale stat data in the index (an editor save, a cache restore) never breaks a cut."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    base = yaook_repo.git("rev-parse", "HEAD")
+    version = yaook_repo.path / "version"
+    stat = version.stat()
+    os.utime(version, (stat.st_atime + 100, stat.st_mtime + 100))
+    done = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    assert yaook_repo.git("rev-parse", "HEAD^") == base
+    assert version.read_text() == "8.1.0\n"
+    assert yaook_repo.git("status", "--porcelain") == ""
+    assert not (yaook_repo.path / FRAGMENTS / "101.feature.shiny").exists()
+
+
+@pytest.mark.reliability("Faults")
+def test_rerun_after_a_crash_and_a_touched_file(yaook_repo: Repo) -> None:
+    """Killed after the branch moved, then a file touched: the rerun still finishes it."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    base = yaook_repo.git("rev-parse", "HEAD")
+    hook = kill_relbot_when(yaook_repo, "refs/heads/main")
+    killed = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert killed.returncode == -9, killed.stderr
+    hook.unlink()
+    for name in ("version", "CHANGELOG.rst"):
+        path = yaook_repo.path / name
+        stat = path.stat()
+        os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+    rerun = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert rerun.returncode == 0, rerun.stderr
+    assert yaook_repo.git("rev-parse", "HEAD^") == base
+    assert (yaook_repo.path / "version").read_text() == "8.1.0\n"
+    assert yaook_repo.git("status", "--porcelain") == ""
+    assert yaook_repo.git("tag", "--list") == "v8.1.0"
+
+
+@pytest.mark.reliability("Faults")
+def test_resumed_release_keeps_non_ascii_fragment_names(yaook_repo: Repo) -> None:
+    """Killed after the commit, the rerun's tag message holds every entry, café included."""
+    add_fragments(yaook_repo, {"2.feature.café": "Café support.\n",
+                               "3.fix.plain": "A plain fix.\n"})
+    hook = kill_relbot_when(yaook_repo, "refs/heads/main")
+    killed = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert killed.returncode == -9, killed.stderr
+    hook.unlink()
+    preview = relbot(yaook_repo, "cut", "--dry-run", "--json", "--date", DATE)
+    assert preview.returncode == 0, preview.stderr
+    plan = json.loads(preview.stdout)
+    assert plan["resumed"] is True
+    assert "Café support." in plan["notes"]  # the tag message's notes
+    assert "Café support." in plan["release_notes"]  # the forge release's text
+    assert f"{FRAGMENTS}/2.feature.café" in plan["fragments"]
+    rerun = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert rerun.returncode == 0, rerun.stderr
+    message = yaook_repo.git("tag", "--list", "--format=%(contents)", "v8.1.0")
+    assert "Café support." in message
+    assert "A plain fix." in message
+
+
+def test_next_version_from_tags_without_gitpython(yaook_repo: Repo) -> None:
+    """Without version_file, next-version reads the tags without importing gitpython."""
+    config = yaook_repo.path / "relbot.toml"
+    config.write_text(config.read_text().replace('version_file = "version"\n', ""))
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    yaook_repo.git("tag", "-a", "-m", "Release v8.0.2", "v8.0.2", "HEAD~1")
+    yaook_repo.git("tag", "-a", "-m", "Release v9.0.0-rc.1", "v9.0.0-rc.1")
+    code = ("import sys\nfrom relbot.cli import main\nsys.argv=['relbot', 'next-version']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY', [m for m in ('git', 'towncrier._builder', 'jinja2', 'gitlab')"
+            " if m in sys.modules], file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=yaook_repo.path,
+                          capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "8.1.0", done.stderr
+    assert "HEAVY []" in done.stderr, done.stderr
+
+
+def test_next_version_reads_fragment_names_not_contents(yaook_repo: Repo) -> None:
+    """next-version needs only the types: a fragment's bytes are lint's business."""
+    (yaook_repo.path / FRAGMENTS / "102.fix.latin1").write_bytes(b"Caf\xe9 fix.\n")
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    done = relbot(yaook_repo, "next-version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "8.1.0\n"
+    lint = relbot(yaook_repo, "fragment", "lint")
+    assert lint.returncode == 1
+    assert "not UTF-8" in lint.stdout
+
+
+def test_policy_check_at_a_base_runs_a_constant_number_of_git_processes(
+        tmp_path: Path) -> None:
+    """policy check --base reads the probed files of the base in one batch, not one each."""
+    from bench.generate import generate_probed
+    from bench.run import supported_kubernetes
+
+    relbot_argv = [sys.executable, "-m", "relbot"]
+    old, new = supported_kubernetes(relbot_argv, dict(os.environ), tmp_path)
+    counts = {}
+    for files in (3, 60):
+        where = generate_probed(tmp_path / f"probed-{files}", files, old, new)
+        env, log = git_logger(tmp_path / f"log-{files}")
+        done = subprocess.run([*relbot_argv, "policy", "check", "--base", "HEAD~1"],
+                              cwd=where, capture_output=True, text=True, check=False,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, done.stderr
+        counts[files] = log.read_text().splitlines()
+    assert len(counts[60]) == len(counts[3]), (counts[3], counts[60])
