@@ -412,12 +412,14 @@ def mr() -> None:
 def mr_check(root: Path, component_name: str | None, fix: bool, junit: Path | None,
              no_comment: bool, iid: int | None, base: str | None) -> None:
     """Check a merge request and keep relbot's one comment on it up to date."""
+    from relbot.ci_env import CiEnv
     from relbot.errors import CheckFailed
     from relbot.findings import errors
     from relbot.mr_command import run_mr_check
 
     report, comment_status = run_mr_check(root, component_name, fix=fix, junit=junit,
-                                          comment=not no_comment, iid=iid, base=base)
+                                          comment=not no_comment, iid=iid, base=base,
+                                          ci=CiEnv.from_environ(os.environ))
     click.echo(report.describe())
     click.echo(comment_status, err=True)
     if not report.ok:

@@ -9,13 +9,16 @@ documentation cannot drift from what the loader accepts.
 from __future__ import annotations
 
 import difflib
-import tomllib
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from relbot.tree import Tree
 
 BUMPS = ("major", "minor", "patch")
 FORGES = ("gitlab", "none")
@@ -34,6 +37,7 @@ class Option:
     required: bool = False
     choices: tuple[str, ...] = ()
     path: bool = False  # a repository-relative path that must exist
+    bounds: tuple[int, int] | None = None  # smallest and largest value of an "int"
 
 
 TOP_OPTIONS: tuple[Option, ...] = (
@@ -50,10 +54,13 @@ TOP_OPTIONS: tuple[Option, ...] = (
            "`CI_PROJECT_ID` is used when this is unset.", default=None),
     Option("gitlab_token_env", "str", "Name of an environment variable holding the GitLab "
            "token, looked at first; then `RELBOT_MR_TOKEN` (`mr check`) or "
-           "`RELBOT_RELEASE_TOKEN` (`cut`), then `RELBOT_GITLAB_TOKEN` (see docs/ci.md).",
+           "`RELBOT_RELEASE_TOKEN` (`cut`), then `RELBOT_GITLAB_TOKEN` (see docs/ci.md). "
+           "`relbot mr check` reads this key, like all configuration, from the MR's base "
+           "commit: an MR cannot name another variable (docs/security.md).",
            default="RELBOT_GITLAB_TOKEN"),
     Option("gitlab_timeout", "int", "Seconds one GitLab operation may take, all its "
-           "requests, retries and `Retry-After` waits included.", default=30),
+           "requests, retries and `Retry-After` waits included (1 to 3600).", default=30,
+           bounds=(1, 3600)),
     Option("no_changelog_label", "str", "MR label that exempts a merge request from "
            "needing a fragment.", default="no-changelog"),
     Option("fragment_free_paths", "list[str]", "Glob patterns of paths whose changes need "
@@ -93,8 +100,8 @@ COMPONENT_OPTIONS: tuple[Option, ...] = (
            "docs/policies.md.", default=[]),
     Option("commit_message", "str", "Message of the release commit; `{version}`, `{tag}` "
            "and `{component}` are filled in.", default="Release {tag}"),
-    Option("max_fragment_bytes", "int", "Largest fragment file accepted, in bytes.",
-           default=65536),
+    Option("max_fragment_bytes", "int", "Largest fragment file accepted, in bytes (at most "
+           "16 MiB).", default=65536),
     Option("notes_supported_versions", "bool", "Append a \"Supported versions\" section, "
            "rendered from the component's policies, to the release notes.",
            default=False),
@@ -197,25 +204,56 @@ class Config:
         )
 
 
-def find_config_file(root: Path) -> Path:
-    """The file that holds relbot's configuration in ``root``."""
-    relbot_toml = root / CONFIG_FILE
-    if relbot_toml.is_file():
-        return relbot_toml
-    pyproject = root / PYPROJECT
-    if pyproject.is_file() and "relbot" in read_toml(pyproject).get("tool", {}):
-        return pyproject
+def find_config_file(root: Path, tree: Tree | None = None) -> Path:
+    """The file that holds relbot's configuration in ``root`` (read through ``tree``)."""
+    tree = _tree(root, tree)
+    for name in (CONFIG_FILE, PYPROJECT):
+        if tree.kind(name) == "link":
+            raise ConfigError(f"{name} is a symbolic link in {tree.label}; relbot reads its "
+                              "configuration only from a regular file.")
+    if tree.is_file(CONFIG_FILE):
+        return root / CONFIG_FILE
+    if tree.is_file(PYPROJECT) and "relbot" in _read(tree, PYPROJECT).get("tool", {}):
+        return root / PYPROJECT
+    where = f"{root} ({tree.label})" if tree.is_revision else root
     raise ConfigError(
-        f"no relbot configuration in {root}: create {CONFIG_FILE} "
+        f"no relbot configuration in {where}: create {CONFIG_FILE} "
         "(`relbot init --preset NAME` writes one) or add [tool.relbot] to pyproject.toml."
     )
 
 
-def load_config(root: Path) -> Config:
-    """Load and validate the configuration of the repository at ``root``."""
+def _tree(root: Path, tree: Tree | None) -> Tree:
+    if tree is not None:
+        return tree
+    from relbot.tree import WorkTree
+
+    return WorkTree(root)
+
+
+def _read(tree: Tree, relpath: str) -> dict[str, Any]:
+    """A TOML file of ``tree``; every refusal becomes one ConfigError."""
+    from relbot.tree import MAX_TOML_BYTES, Refused
+
+    try:
+        return tree.read_toml(relpath, MAX_TOML_BYTES)
+    except Refused as refused:
+        if refused.rule == "too-large":
+            raise ConfigError(f"{relpath} is larger than {MAX_TOML_BYTES // 1024} KiB; that "
+                              "is no configuration file relbot reads.") from None
+        raise ConfigError(str(refused)) from None
+
+
+def load_config(root: Path, tree: Tree | None = None) -> Config:
+    """Load and validate the configuration of the repository at ``root``.
+
+    ``tree`` is where the files are read: the work tree (default) or, for
+    ``relbot mr check``, the MR's base commit (``relbot.tree.GitTree``), so
+    that a merge request cannot steer the check of itself.
+    """
     root = root.resolve()
-    source = find_config_file(root)
-    data = read_toml(source)
+    tree = _tree(root, tree)
+    source = find_config_file(root, tree)
+    data = _read(tree, source.name)
     where = rel(source, root)
     if source.name == PYPROJECT:
         table = data["tool"]["relbot"]
@@ -225,12 +263,14 @@ def load_config(root: Path) -> Config:
     else:
         table = data
         prefix = ""
-    return parse_config(root, source, table, prefix)
+    return parse_config(root, source, table, prefix, tree)
 
 
-def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str = "") -> Config:
-    """Validate a configuration table already read from ``source``."""
+def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str = "",
+                 tree: Tree | None = None) -> Config:
+    """Validate a configuration table already read from ``source`` (in ``tree``)."""
     where = rel(source, root)
+    tree = _tree(root, tree)
 
     def err(message: str) -> ConfigError:
         return ConfigError(f"{where}: {message}")
@@ -239,7 +279,7 @@ def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str
     for key in table:
         if key not in known:
             raise err(f"unknown key {_key(prefix, key)!r}" + did_you_mean(key, known) + ".")
-    values = _validate(table, TOP_OPTIONS, lambda k: _key(prefix, k), err, root)
+    values = _validate(table, TOP_OPTIONS, lambda k: _key(prefix, k), err, root, tree)
     raw_components = table.get("component", [])
     if not isinstance(raw_components, list) or not all(
         isinstance(c, dict) for c in raw_components
@@ -249,7 +289,7 @@ def parse_config(root: Path, source: Path, table: Mapping[str, Any], prefix: str
     if not raw_components:
         raise err(f"no component is configured: add a [[{_key(prefix, 'component')}]] table.")
     components = tuple(
-        _parse_component(root, raw, index, len(raw_components), err)
+        _parse_component(root, raw, index, len(raw_components), err, tree)
         for index, raw in enumerate(raw_components)
     )
     names = [c.name for c in components]
@@ -269,6 +309,7 @@ def _parse_component(
     index: int,
     count: int,
     err: Callable[[str], ConfigError],
+    tree: Tree,
 ) -> Component:
     label = f"component {raw['name']!r}" if isinstance(raw.get("name"), str) else (
         f"component #{index + 1}"
@@ -279,10 +320,10 @@ def _parse_component(
             raise err(f"{label}: unknown key {key!r}" + did_you_mean(key, known) + ".")
     if count > 1 and "name" not in raw:
         raise err(f"{label}: 'name' is required when there are several components.")
-    values = _validate(raw, COMPONENT_OPTIONS, lambda k: f"{label}: {k}", err, root)
+    values = _validate(raw, COMPONENT_OPTIONS, lambda k: f"{label}: {k}", err, root, tree)
     if values["towncrier_config"] is None:
-        default = "towncrier.toml" if (root / "towncrier.toml").is_file() else PYPROJECT
-        if not (root / default).is_file():
+        default = "towncrier.toml" if tree.is_file("towncrier.toml") else PYPROJECT
+        if not tree.is_file(default):
             raise err(f"{label}: towncrier_config is not set and neither towncrier.toml "
                       "nor pyproject.toml exists.")
         values["towncrier_config"] = root / default
@@ -292,10 +333,13 @@ def _parse_component(
                   f"{MAX_FRAGMENT_LIMIT} (16 MiB).")
     hotfix = values["hotfix_directory"]
     if hotfix is not None:
-        values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err)
+        values["hotfix_directory"] = _inside(root, hotfix, f"{label}: hotfix_directory", err,
+                                             tree)
     if values["towncrier_dir"] is not None:
-        base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err)
-        if not base.is_dir():
+        base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err, tree)
+        is_dir = base.is_dir() if not tree.is_revision else \
+            tree.kind(base.relative_to(root).as_posix()) == "dir"
+        if not is_dir:
             raise err(f"{label}: towncrier_dir {values['towncrier_dir']!r} is not a directory.")
         values["towncrier_dir"] = base
     values["policies"] = tuple(values["policies"])
@@ -306,16 +350,20 @@ def _parse_component(
 
 def _check_formats(values: Mapping[str, Any], label: str,
                    err: Callable[[str], ConfigError]) -> None:
-    """Format strings may only use the placeholders relbot fills in."""
+    """Format strings may only use the placeholders relbot fills in, plainly.
+
+    No attribute or index (``{version.major}``, ``{0}``), no conversion and no
+    format spec (``{version:>999999999}`` would build a gigabyte string).
+    """
     for key in ("tag_format", "notes_version_format"):
         fmt = values[key]
-        if "{version}" not in fmt or not _formats(fmt, version="1.2.3"):
+        if not _formats(fmt, ("version",)) or "version" not in _fields(fmt):
             raise err(f"{label}: {key} {fmt!r} must contain {{version}} and no other "
                       "placeholder.")
-    if not _formats(values["release_branch_format"], major=1, minor=2):
+    if not _formats(values["release_branch_format"], ("major", "minor")):
         raise err(f"{label}: release_branch_format {values['release_branch_format']!r} may "
                   "only use {major} and {minor}.")
-    if not _formats(values["commit_message"], version="1", tag="v1", component="c"):
+    if not _formats(values["commit_message"], ("version", "tag", "component")):
         raise err(f"{label}: commit_message may only use {{version}}, {{tag}} and "
                   "{component}.")
     for type_name, bump in values["bump"].items():
@@ -330,6 +378,7 @@ def _validate(
     name: Callable[[str], str],
     err: Callable[[str], ConfigError],
     root: Path,
+    tree: Tree,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for option in options:
@@ -347,11 +396,15 @@ def _validate(
             raise err(f"{name(option.key)} is {value!r}; allowed: "
                       + ", ".join(option.choices)
                       + did_you_mean(value, list(option.choices)) + ".")
+        if option.bounds is not None and not option.bounds[0] <= value <= option.bounds[1]:
+            raise err(f"{name(option.key)} is {value}; it must lie between "
+                      f"{option.bounds[0]} and {option.bounds[1]}.")
         if option.path:
-            path = _inside(root, value, name(option.key), err)
-            if not path.exists():
+            path = _inside(root, value, name(option.key), err, tree)
+            kind = _kind_of(tree, root, path)
+            if kind is None:
                 raise err(f"{name(option.key)} {value!r} does not exist.")
-            if not path.is_file():
+            if kind != "file":
                 raise err(f"{name(option.key)} {value!r} is not a file.")
             value = path
         values[option.key] = value
@@ -384,58 +437,82 @@ def _has_kind(value: object, kind: str) -> bool:
     raise AssertionError(kind)
 
 
-def _inside(root: Path, value: str, name: str, err: Callable[[str], ConfigError]) -> Path:
-    """Resolve a configured path, refusing one that leaves the repository."""
+def _inside(root: Path, value: str, name: str, err: Callable[[str], ConfigError],
+            tree: Tree | None = None) -> Path:
+    """Resolve a configured path, refusing one that leaves the repository.
+
+    In the work tree a link that stays inside the repository is followed; in a
+    git revision (the MR's base) a link is refused: relbot reads steering
+    files there only as regular files.
+    """
+    from relbot.tree import Refused, WorkTree, normalize
+
     if not value or "\0" in value:
         raise err(f"{name} must be a non-empty path.")
-    path = (root / value).resolve()
-    if not path.is_relative_to(root):
-        raise err(f"{name} {value!r} points outside the repository.")
-    return path
-
-
-def _formats(fmt: str, **fields: object) -> bool:
-    """Whether ``fmt`` uses only the bare ``{name}`` of ``fields``.
-
-    Attribute and index lookups (``{version.__class__}``, ``{minor[0]}``),
-    conversions and format specs (``{version:>99999999}``) are refused: a
-    format string from configuration must not reach into objects or allocate
-    without bound.
-    """
-    import string
-
     try:
-        for _, name, spec, conversion in string.Formatter().parse(fmt):
-            if name is None:
-                continue
-            if name not in fields or spec or conversion:
-                return False
-        fmt.format(**fields)
-    except (KeyError, IndexError, ValueError, AttributeError):
+        norm = normalize(value)
+    except Refused:
+        raise err(f"{name} {value!r} points outside the repository.") from None
+    if tree is None or isinstance(tree, WorkTree):
+        path = (root / value).resolve()
+        if not path.is_relative_to(root):
+            raise err(f"{name} {value!r} points outside the repository.")
+        return path
+    try:
+        tree.check_path(norm)
+    except Refused:
+        raise err(f"{name} {value!r} passes through a symbolic link in {tree.label}; "
+                  "relbot reads configuration only from regular files.") from None
+    if tree.kind(norm) == "link":
+        raise err(f"{name} {value!r} is a symbolic link in {tree.label}; relbot reads "
+                  "configuration only from regular files.")
+    return root / norm
+
+
+def _kind_of(tree: Tree, root: Path, path: Path) -> str | None:
+    """``file``, ``dir``, ... of an absolute ``path`` below ``root``, as ``tree`` has it."""
+    from relbot.tree import WorkTree
+
+    if isinstance(tree, WorkTree):
+        if not path.exists():
+            return None
+        return "file" if path.is_file() else "other"
+    return tree.kind(path.relative_to(root).as_posix())
+
+
+def _fields(fmt: str) -> list[str]:
+    """The field names of a format string (:class:`ValueError` if it is malformed)."""
+    return [name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None]
+
+
+def _formats(fmt: str, allowed: tuple[str, ...]) -> bool:
+    """Only plain ``{name}`` fields from ``allowed``: no attribute, index, spec, conversion."""
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError:
         return False
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in allowed or spec or conversion:
+            return False
     return True
 
 
-MAX_TOML_BYTES = 1024 * 1024
+def read_toml_in(tree: Tree, relpath: str) -> dict[str, Any]:
+    """A TOML file of ``tree`` (bounded in size and nesting), or one ConfigError."""
+    return _read(tree, relpath)
+
+
 MAX_FRAGMENT_LIMIT = 16 * 1024 * 1024  # a fragment is a paragraph; more is a mistake
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file (at most 1 MiB), turning every failure into one ConfigError."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_TOML_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path.name} cannot be read: {exc.strerror}.") from None
-    if len(data) > MAX_TOML_BYTES:
-        raise ConfigError(f"{path.name} is larger than {MAX_TOML_BYTES // 1024} KiB; that is "
-                          "no configuration file relbot reads.")
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name} is not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name} is not valid TOML: {exc}.") from None
+    """Read a TOML file of the work tree (at most 1 MiB, bounded nesting) or one ConfigError."""
+    from relbot.tree import WorkTree
+
+    return _read(WorkTree(path.parent), path.name)
+
 
 def _key(prefix: str, key: str) -> str:
     return f"{prefix[1:-1]}.{key}" if prefix else key

@@ -90,7 +90,7 @@ def merge_request_with_bot_comment(work: Path, project: Project,
     from relbot.forge.gitlab import Connection, GitLabMergeRequests
     from relbot.git import GitRepo
     from relbot.gitlab_standin import GitLabStandIn
-    from relbot.mr import MergeRequest, check_mr
+    from relbot.mr import MergeRequest, check_mr, fix_fragments
 
     repo = git.Repo(work)
     base = repo.head.commit.hexsha
@@ -108,7 +108,8 @@ def merge_request_with_bot_comment(work: Path, project: Project,
                                              source_branch="calico-bgp")
         mr = MergeRequest(iid=1504, base=base, project_id=str(cast.project.id),
                           source_project_id=str(cast.project.id), source_branch="calico-bgp")
-        report = check_mr(project.config, [project], mr, GitRepo(work), fix=True)
+        fixed = fix_fragments([project], mr, GitRepo(work))
+        report = check_mr(project.config, [project], mr, GitRepo(work), fixed=fixed)
         say(f"$ relbot mr check --fix   (in the MR pipeline, against a GitLab stand-in at "
             f"{gitlab.url})")
         say("  " + report.describe().replace("\n", "\n  "))

@@ -25,7 +25,8 @@ from relbot.safe_files import Refused, read_bounded
 from relbot.towncrier_settings import TowncrierSettings
 
 if TYPE_CHECKING:
-    from relbot.git import GitRepo, TreeEntry
+    from relbot.git import GitRepo
+    from relbot.tree import Tree
 
 PLACEHOLDER = "x"
 _SYMLINK = "is a symbolic link; relbot never reads through links, commit the text itself"
@@ -203,8 +204,13 @@ def scan(
     tracked = None
     if tree is None and track:
         tracked = tracked_paths(root, [rel(d, root) for _, d in sections])
+    revision = None
+    if tree is not None:
+        from relbot.tree import GitTree
+
+        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob)  # git's one batch
     for section, section_dir in sections:
-        if tree is None:
+        if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
                 findings.append(Finding(rel(section_dir, root), "outside-repository",
                                         "the fragments directory is a link or lies outside "
@@ -212,9 +218,11 @@ def scan(
                 continue
             entries = _work_tree_entries(section_dir)
         else:
-            entries = _tree_entries(tree[0], tree[1], rel(section_dir, root))
+            entries = _tree_entries(revision, rel(section_dir, root))
         _scan_entries(settings, component, root, section, section_dir, entries, fragments,
                       findings, tracked, names_only)
+    if revision is not None:
+        revision.close()
     findings += _same_text(fragments)
     return FragmentSet(top, tuple(sorted(fragments, key=_order)), tuple(findings))
 
@@ -278,20 +286,30 @@ def _read_listed(entry: os.DirEntry[str], limit: int) -> str:
     return _read(entry.path, limit, looked_at=True)
 
 
-def _tree_entries(git: GitRepo, rev: str, directory: str) -> list[_Entry]:
-    def loader(entry: TreeEntry) -> Callable[[int], str]:
+def _tree_entries(revision: Tree, directory: str) -> list[_Entry]:
+    """The entries of a directory of a git revision, read through ``relbot.tree``."""
+    from relbot.tree import Refused
+
+    prefix = "" if directory in ("", ".") else directory.rstrip("/")
+
+    def loader(name: str) -> Callable[[int], str]:
         def load(limit: int) -> str:
-            if entry.is_symlink:
-                raise UnsafeFragment(_SYMLINK, "symlink")
-            if not entry.is_regular:
-                raise UnsafeFragment("is not a regular file", "not-a-file")
-            if entry.size > limit:
-                raise UnsafeFragment(_too_large(entry.size, limit), "too-large")
-            return decode(git.read_blob(entry.oid), limit)
+            try:
+                data = revision.read_bytes(f"{prefix}/{name}" if prefix else name, limit)
+            except Refused as refused:
+                if refused.rule == "symlink":
+                    raise UnsafeFragment(_SYMLINK, "symlink") from None
+                if refused.rule == "too-large":
+                    raise UnsafeFragment(_too_large(refused.size or limit + 1, limit),
+                                         "too-large") from None
+                if refused.rule == "not-a-file":
+                    raise UnsafeFragment("is not a regular file", "not-a-file") from None
+                raise UnsafeFragment(f"cannot be read: {refused.reason}", "unreadable") \
+                    from None
+            return decode(data, limit)
         return load
 
-    return [_Entry(e.name, e.kind == "tree", loader(e))
-            for e in sorted(git.ls_tree(rev, directory), key=lambda e: e.name)]
+    return [_Entry(e.name, e.kind == "dir", loader(e.name)) for e in revision.entries(prefix)]
 
 
 def _scan_entries(
@@ -500,12 +518,11 @@ def unsafe_directive(text: str) -> str | None:
     return None
 
 
-class UnsafeFragment(FragmentError):
+class UnsafeFragment(Refused, FragmentError):
     """A fragment file that relbot refuses to read, and the lint rule it breaks."""
 
     def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
+        super().__init__(rule, message=message)
 
 
 def read_text(path: str | os.PathLike[str], limit: int) -> str:
@@ -516,7 +533,7 @@ def read_text(path: str | os.PathLike[str], limit: int) -> str:
 def _read(path: str | os.PathLike[str], limit: int, *, looked_at: bool = False) -> str:
     """:func:`relbot.safe_files.read_bounded`, its refusals worded as lint findings."""
     try:
-        return decode(read_bounded(path, limit, looked_at=looked_at), limit)
+        data = read_bounded(path, limit, looked_at=looked_at)
     except Refused as refused:
         if refused.rule == "symlink":
             message = _SYMLINK
@@ -527,6 +544,7 @@ def _read(path: str | os.PathLike[str], limit: int, *, looked_at: bool = False) 
         else:
             message = f"cannot be read: {refused.detail}"
         raise UnsafeFragment(message, refused.rule) from None
+    return decode(data, limit)
 
 
 def _too_large(size: int, limit: int) -> str:

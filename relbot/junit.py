@@ -35,6 +35,12 @@ def junit_xml(report: MrReport) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_junit(report: MrReport, path: Path) -> None:
-    """Write the JUnit report to ``path``."""
-    path.write_text(junit_xml(report), encoding="utf-8")
+def write_junit(report: MrReport, path: Path, root: Path | None = None) -> None:
+    """Write the JUnit report to ``path``, replacing a link there rather than following it.
+
+    The path is usually inside the MR's work tree, where a committed
+    ``relbot-junit.xml -> /somewhere`` must not make relbot write elsewhere.
+    """
+    from relbot.tree import write_output
+
+    write_output(path, junit_xml(report).encode("utf-8"), root)

@@ -6,11 +6,15 @@ Text from a merge request is therefore only ever shown as a code span or a
 fenced block whose fence is longer than any backtick run in the text (GitLab
 neither renders nor resolves references inside code), or, in running text,
 with every character that means something to Markdown, HTML or GitLab escaped.
+No line of it starts with ``/``: older GitLab versions run quick actions found
+after a line that closes a fence (``relbot.untrusted.no_quick_actions``).
 """
 
 from __future__ import annotations
 
 import re
+
+from relbot.untrusted import no_quick_actions
 
 _BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -33,7 +37,8 @@ def code_span(text: str) -> str:
 
 def code_block(text: str, language: str = "") -> str:
     """``text`` as a fenced code block that it cannot close."""
-    body = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text.replace("\r\n", "\n"))
+    body = no_quick_actions(_CONTROL.sub("\N{REPLACEMENT CHARACTER}",
+                                         text.replace("\r\n", "\n")))
     fence = "`" * max(3, _longest_backticks(body) + 1)
     return f"{fence}{language}\n{body.rstrip()}\n{fence}"
 
@@ -41,6 +46,7 @@ def code_block(text: str, language: str = "") -> str:
 def text(value: str) -> str:
     """Running text with Markdown, HTML and GitLab references made inert."""
     flat = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", value.replace("\r", " ").replace("\n", " "))
+    flat = no_quick_actions(flat)
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     # @mentions, #issues, !MRs, ~labels, %milestones, $snippets, &epics stay plain text

@@ -18,6 +18,7 @@ from relbot.towncrier_settings import (
     check_type_names,
     load_towncrier_settings,
 )
+from relbot.tree import Tree, WorkTree
 from relbot.versions import Version, current_version, next_version
 
 if TYPE_CHECKING:
@@ -29,16 +30,19 @@ class Project:
     """A component of the repository at ``root``, as relbot sees it."""
 
     def __init__(self, root: Path, component: str | None = None,
-                 config: Config | None = None) -> None:
+                 config: Config | None = None, steering: Tree | None = None) -> None:
         self.root = root.resolve()
-        self.config = config or load_config(self.root)
+        # Where the files that steer relbot (configuration, towncrier's config and
+        # template, policies) are read: the work tree, or for ``mr check`` the base commit.
+        self.steering: Tree = steering or WorkTree(self.root)
+        self.config = config or load_config(self.root, steering)
         self.component: Component = self.config.component(component)
 
     @cached_property
     def settings(self) -> TowncrierSettings:
         """The component's towncrier settings (discovery part); ``bump`` must name its types."""
         settings = load_towncrier_settings(self.component.towncrier_config, self.root,
-                                           self.component.towncrier_dir)
+                                           self.component.towncrier_dir, tree=self.steering)
         check_type_names(settings, list(self.component.bump),
                          f"{self.config.source_name}: component {self.component.name!r}: bump")
         return settings
@@ -102,4 +106,4 @@ class Project:
         fragments.require_valid("notes")
         return render(self.component, self.settings, fragments.fragments,
                       self.component.notes_version(str(version)), date, fmt=fmt,
-                      title=title)
+                      title=title, tree=self.steering)

@@ -197,12 +197,13 @@ def make_release_commit(project: Project, git: GitRepo, spec: Spec, base: str, n
 
 def changelog_with(project: Project, git: GitRepo, base: str, notes: Notes) -> bytes:
     """``base``'s changelog (its blob, never the work tree) with ``notes`` inserted."""
-    from relbot.notes import write_changelog
+    from relbot.notes import changelog_at, write_changelog
 
     settings = project.settings
     with tempfile.TemporaryDirectory(prefix="relbot-changelog-") as tmp:
         scratch = Path(tmp) / settings.filename
         scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(blob(git, base, release_paths(project)[0]))
+        # The blob through relbot.tree: a changelog committed as a link is refused.
+        scratch.write_bytes(changelog_at(git, base, settings, project.root) or b"")
         write_changelog(project.component, settings, notes, Path(tmp))
         return scratch.read_bytes()

@@ -7,21 +7,45 @@ library logs, after python-semantic-release's ``masking_filter``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+from urllib.parse import quote, quote_plus
 
 MASK = "*****"
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<cred>[^/@\s]+)@")
 _registered: set[str] = set()
-TOKEN_VARIABLES = ("RELBOT_MR_TOKEN", "RELBOT_RELEASE_TOKEN", "RELBOT_GITLAB_TOKEN", "CI_JOB_TOKEN",
-                   "GITLAB_TOKEN", "CI_REGISTRY_PASSWORD")
+TOKEN_VARIABLES = ("RELBOT_GITLAB_TOKEN", "RELBOT_MR_TOKEN", "RELBOT_RELEASE_TOKEN",
+                   "CI_JOB_TOKEN", "GITLAB_TOKEN", "CI_REGISTRY_PASSWORD")
+
+
+def representations(secret: str) -> set[str]:
+    """Every form in which a message may carry ``secret``.
+
+    A message may quote a value with ``repr`` (``'tok\\n'``), JSON, or in a URL
+    (percent-encoded, ``+`` for spaces); the secret with and without the
+    whitespace around it (a token pasted with a newline) is hidden in each.
+    """
+    forms: set[str] = set()
+    for value in {secret, secret.strip()}:
+        if not value:
+            continue
+        forms.update({
+            value,
+            repr(value)[1:-1],
+            value.encode("unicode_escape").decode("ascii"),
+            json.dumps(value)[1:-1],
+            quote(value, safe=""),
+            quote_plus(value, safe=""),
+        })
+    return {form for form in forms if len(form) >= 4}
 
 
 def register(secret: str | None) -> None:
-    """Remember a secret so that :func:`mask` hides it wherever it appears."""
-    if secret and len(secret) >= 4:
-        _registered.add(secret)
+    """Remember a secret so that :func:`mask` hides it, in every representation."""
+    if secret and len(secret.strip()) >= 4:
+        _registered.update(representations(secret))
 
 
 def register_environment(extra: tuple[str, ...] = ()) -> None:
@@ -43,6 +67,9 @@ class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = mask(record.getMessage())
         record.args = None
+        if record.exc_info:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True
 
 

@@ -14,10 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relbot.config import did_you_mean, read_toml, rel
+from relbot.config import did_you_mean, read_toml, read_toml_in, rel
 from relbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from relbot.tree import Tree
 
 # towncrier._builder.find_fragments ignores these names (case-insensitively).
 TOWNCRIER_IGNORED = (".gitignore", ".gitkeep", ".keep", "readme", "readme.md", "readme.rst")
@@ -65,16 +68,18 @@ class TowncrierSettings:
 
 
 def load_towncrier_settings(config_file: Path, root: Path,
-                            base: Path | None = None) -> TowncrierSettings:
+                            base: Path | None = None, *,
+                            tree: Tree | None = None) -> TowncrierSettings:
     """Read ``config_file`` (towncrier.toml or pyproject) with towncrier's own loader.
 
     ``base`` is towncrier's base directory (its ``--dir``; default: the directory
     holding the configuration). relbot checks the shape first, so that mistakes
     get one sentence naming the key, then lets towncrier's ``parse_toml`` fill in
-    its defaults (``newsfragments/``, types, start marker, templates).
+    its defaults (``newsfragments/``, types, start marker, templates). ``tree`` is
+    where the file is read (default: the work tree; ``mr check``: the base commit).
     """
     where = rel(config_file, root)
-    data = read_toml(config_file)
+    data = read_toml(config_file) if tree is None else read_toml_in(tree, where)
     table = data.get("tool", {}).get("towncrier")
     if table is None:
         raise ConfigError(f"{where} has no [tool.towncrier] table: relbot needs the "

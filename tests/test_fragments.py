@@ -209,9 +209,10 @@ def test_scan_reads_each_file_once(project: Project, monkeypatch: pytest.MonkeyP
         opened.append(str(path))
         return real_open(path, flags, *args)
 
+    config = load_config(project.root)  # configuration files are read through the same reader
+    settings = project.settings
     monkeypatch.setattr(os, "open", counting_open)
-    config = load_config(project.root)
-    found = scan(project.settings, config.component(None), project.root)
+    found = scan(settings, config.component(None), project.root)
     assert len(found.fragments) == 20
     assert len(opened) == 20 and len(set(opened)) == 20
 
@@ -239,6 +240,7 @@ def test_fifo_and_link_in_the_listing_are_refused_unopened(
         opened.append(Path(path).name)
         return real_open(path, flags, *args)
 
+    assert project.settings.types  # towncrier's configuration goes through the same reader
     monkeypatch.setattr(os, "open", counting_open)
     found = project.fragments()
     assert [(f.path, f.rule) for f in found.findings] == [("notes/17.fix", "not-a-file"),

@@ -57,18 +57,35 @@ def test_mr_without_fragment(mr_repo: tuple[Repo, str],
     assert code == 0 and "not needed: label 'no-changelog'" in out
 
 
-def test_fragment_free_paths(mr_repo: tuple[Repo, str]) -> None:
-    """An MR that changes only fragment-free paths needs no fragment."""
+def test_fragment_free_paths(yaook_repo: Repo) -> None:
+    """An MR that changes only fragment-free paths (of the target's config) needs no fragment."""
+    config = (yaook_repo.path / "relbot.toml").read_text()
+    yaook_repo.write("relbot.toml", 'fragment_free_paths = [".gitlab-ci.yml"]\n' + config)
+    base = yaook_repo.commit_all("Configure fragment-free paths")
+    yaook_repo.git("checkout", "-q", "-b", "ci-only")
+    yaook_repo.write(".gitlab-ci.yml", "stages: [test]\n")
+    yaook_repo.commit_all("CI only")
+    code, out, _ = check(yaook_repo, base, "--no-comment")
+    assert code == 0, out
+    assert "only fragment-free paths changed" in out
+
+
+@pytest.mark.reliability("Hostile configuration and policies")
+def test_an_mr_cannot_exempt_itself_through_its_own_relbot_toml(
+        mr_repo: tuple[Repo, str]) -> None:
+    """The MR's relbot.toml is checked, not used: declaring its own paths fragment-free fails."""
     repo, base = mr_repo
     (repo.path / "roles" / "thing.yaml").unlink()
     repo.write(".gitlab-ci.yml", "stages: [test]\n")
     config = (repo.path / "relbot.toml").read_text()
     repo.write("relbot.toml", 'fragment_free_paths = [".gitlab-ci.yml", "relbot.toml"]\n'
                + config)
-    repo.commit_all("CI only")
+    repo.commit_all("CI only, and exempt myself")
     code, out, _ = check(repo, base, "--no-comment")
-    assert code == 0, out
-    assert "only fragment-free paths changed" in out
+    assert code == 1, out
+    assert "this MR adds no news fragment" in out
+    assert ("relbot.toml: changed by this MR and valid; the change takes effect after merge"
+            in out)
 
 
 def test_wrong_number(mr_repo: tuple[Repo, str]) -> None:

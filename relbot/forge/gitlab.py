@@ -663,9 +663,14 @@ def _note(discussion_id: str, data: Mapping[str, Any]) -> Note:
                 int((data.get("author") or {}).get("id") or 0), bool(data.get("resolved")))
 
 
-def gitlab_merge_requests(config: Config, project: str | None = None) -> GitLabMergeRequests:
-    """The MR side of GitLab for the MR check (project from CI when not given)."""
-    connection = connection_from(config, purpose="mr")
+def gitlab_merge_requests(config: Config, project: str | None = None,
+                          env: dict[str, str] | None = None) -> GitLabMergeRequests:
+    """The MR side of GitLab for the MR check (project from CI when not given).
+
+    ``env``: the variables ``relbot.mr_command`` chose (URL, token), instead of
+    the whole environment.
+    """
+    connection = connection_from(config, env, purpose="mr")
     ref = project or config.gitlab_project or os.environ.get("CI_MERGE_REQUEST_PROJECT_ID") \
         or os.environ.get("CI_PROJECT_ID")
     if not ref:

@@ -102,7 +102,8 @@ def run_check(project: Project, base: str | None = None,
     component = project.component
     if not component.policies:
         return PolicyReport((), (), {})
-    policies = load.component_policies(project.root, component, project.config.source_name)
+    policies = load.component_policies(project.root, component, project.config.source_name,
+                                       project.steering)
     day = clock()
     findings: list[Finding] = []
     now = _declared(policies, WorkTree(project.root), findings, require=True)
@@ -355,18 +356,20 @@ def _policy_at(policy: Policy, git: GitRepo, base: str) -> Policy | None:
     A policy file that exists at ``base`` but cannot be read is an error, never
     "no policy": that would skip the check that drops are announced.
     """
+    from relbot.tree import GitTree
+
     relpath = policy.relpath or f"{files.POLICY_DIR}/{policy.name}.toml"
     named = relpath == f"{files.POLICY_DIR}/{policy.name}.toml"
-    if git.ok("cat-file", "-e", f"{base}:{relpath}"):
-        label = f"{relpath} at {base}"
-        try:
-            size = int(git.run("cat-file", "-s", f"{base}:{relpath}"))
-            files.check_size(label, size)
-            data = git.run("show", f"{base}:{relpath}", strip=False).encode("utf-8")
-            return load.load_file(files.PolicyFile(policy.name, label, relpath, data))
-        except PolicyError as exc:
-            raise PolicyError(f"the policy as it was at {base} cannot be read, so the drops "
-                              f"since then cannot be checked: {exc.message}") from None
+    with GitTree(git.root, base) as tree:
+        if tree.kind(relpath) is not None:
+            label = f"{relpath} at {base}"
+            try:
+                return load.load_file(files.PolicyFile(
+                    policy.name, label, relpath, files.read_tree_file(tree, relpath, label)))
+            except PolicyError as exc:
+                raise PolicyError(f"the policy as it was at {base} cannot be read, so the "
+                                  f"drops since then cannot be checked: {exc.message}"
+                                  ) from None
     if not named:
         return None
     if policy.relpath is None:

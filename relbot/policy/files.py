@@ -17,10 +17,14 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from relbot.config import did_you_mean
 from relbot.errors import PolicyError
 from relbot.safe_files import Refused, read_bounded
+
+if TYPE_CHECKING:
+    from relbot.tree import Tree
 
 POLICY_DIR = "policies"
 MAX_POLICY_BYTES = 1024 * 1024
@@ -42,9 +46,15 @@ def is_path(entry: str) -> bool:
     return "/" in entry or "\\" in entry or entry.endswith(".toml")
 
 
-def find(entry: str, root: Path, where: str = "") -> PolicyFile:
-    """The policy file a ``policies`` entry (or ``relbot policy path SUBJECT``) means."""
+def find(entry: str, root: Path, where: str = "", tree: Tree | None = None) -> PolicyFile:
+    """The policy file a ``policies`` entry (or ``relbot policy path SUBJECT``) means.
+
+    ``tree`` (``relbot.tree``) is where repository files are read: ``mr check``
+    passes the MR's base commit, so that the MR's own policy files never steer it.
+    """
     prefix = f"{where}: " if where else ""
+    if tree is not None and tree.is_revision:
+        return _find_in_tree(entry, tree, prefix)
     if is_path(entry):
         return read_repository_file(root, entry, prefix)
     if not _NAME.fullmatch(entry):
@@ -59,6 +69,43 @@ def find(entry: str, root: Path, where: str = "") -> PolicyFile:
     names = known_names(root)
     raise PolicyError(f"{prefix}there is no policy {entry!r}" + did_you_mean(entry, names)
                       + "; known: " + (", ".join(names) or "none") + ".")
+
+
+def _find_in_tree(entry: str, tree: Tree, prefix: str) -> PolicyFile:
+    """:func:`find` for a git revision: the same rules, read through ``tree``."""
+    from relbot.tree import Refused as TreeRefused
+
+    relpath = entry if is_path(entry) else f"{POLICY_DIR}/{entry}.toml"
+    if not is_path(entry) and not _NAME.fullmatch(entry):
+        raise PolicyError(f"{prefix}{entry!r} is neither a policy name (like kubernetes) nor "
+                          "a path to a .toml file.")
+    if not is_path(entry) and tree.kind(relpath) is None:
+        shipped = shipped_file(entry)
+        if shipped is not None:
+            return shipped
+    label = f"{Path(relpath).as_posix()} ({tree.label})"
+    try:
+        data = tree.read_bytes(relpath, MAX_POLICY_BYTES)
+    except TreeRefused as refused:
+        if refused.rule == "too-large" and refused.size is not None:
+            check_size(label, refused.size)
+        if refused.rule == "outside":
+            raise PolicyError(f"{prefix}policy file {relpath!r} points outside the "
+                              "repository.") from None
+        raise PolicyError(f"{prefix}policy file {label} {refused.reason}.") from None
+    return PolicyFile(Path(relpath).stem, label, Path(relpath).as_posix(), data)
+
+
+def read_tree_file(tree: Tree, relpath: str, label: str) -> bytes:
+    """The bytes of a policy file in ``tree`` (``relbot.tree``), or one PolicyError."""
+    from relbot.tree import Refused as TreeRefused
+
+    try:
+        return tree.read_bytes(relpath, MAX_POLICY_BYTES)
+    except TreeRefused as refused:
+        if refused.rule == "too-large" and refused.size is not None:
+            check_size(label, refused.size)
+        raise PolicyError(f"{label} {refused.reason}.") from None
 
 
 def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFile:
@@ -84,14 +131,14 @@ def read_repository_file(root: Path, relpath: str, prefix: str = "") -> PolicyFi
     return PolicyFile(path.stem, label, label, data)
 
 
-class NotReadable(Exception):
+class NotReadable(Refused):
     """A file relbot will not or cannot read: ``reason`` completes "FILE ...", and
     ``size`` is set when the file is too large (callers word that themselves)."""
 
     def __init__(self, reason: str, size: int | None = None) -> None:
-        super().__init__(reason)
+        super().__init__("too-large" if size is not None else "unreadable", size=size,
+                         message=reason)
         self.reason = reason
-        self.size = size
 
 
 def read_regular(path: Path, limit: int, what: str) -> bytes:

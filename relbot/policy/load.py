@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -40,9 +39,11 @@ from relbot.policy.model import (
     WindowEntry,
     parse_version,
 )
+from relbot.tree import Refused, parse_toml
 
 if TYPE_CHECKING:
     from relbot.config import Component
+    from relbot.tree import Tree
 
 KINDS = ("support-window", "upgrade-graph")
 _SPECIFIER_HINT = "a version specifier such as ==1.25.* or >=24.03"
@@ -64,9 +65,11 @@ def load_file(policy_file: files.PolicyFile) -> Policy:
 def _load_text(policy_file: files.PolicyFile, text: str) -> Policy:
     where = policy_file.label
     try:
-        data = _plain(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{where} is not valid TOML: {exc}.") from None
+        data = _plain(parse_toml(text, where))
+    except Refused as refused:  # invalid TOML, or nested deeper than relbot reads
+        if "too deeply" in refused.reason:
+            raise PolicyError(f"{where} is nested too deeply to be a policy file.") from None
+        raise PolicyError(str(refused)) from None
     kind = data.get("kind")
     if kind not in KINDS:
         if kind is None:
@@ -96,17 +99,18 @@ def _load_text(policy_file: files.PolicyFile, text: str) -> Policy:
     return _graph(data, common)
 
 
-def load(entry: str, root: Path, where: str = "") -> Policy:
+def load(entry: str, root: Path, where: str = "", tree: Tree | None = None) -> Policy:
     """The policy a ``policies`` entry or a subject name means."""
-    return load_file(files.find(entry, root, where))
+    return load_file(files.find(entry, root, where, tree))
 
 
-def component_policies(root: Path, component: Component, config_label: str) -> list[Policy]:
+def component_policies(root: Path, component: Component, config_label: str,
+                       tree: Tree | None = None) -> list[Policy]:
     """The component's policies, with the probes its configuration adds to them."""
     label = f"{config_label}: component {component.name!r}"
     policies: list[Policy] = []
     for index, entry in enumerate(component.policies):
-        policy = load(entry, root, f"{label}: policies[{index}]")
+        policy = load(entry, root, f"{label}: policies[{index}]", tree)
         if any(p.name == policy.name for p in policies):
             raise PolicyError(f"{label}: policies[{index}] names the policy {policy.name!r} "
                               "a second time.")

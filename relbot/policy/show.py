@@ -86,8 +86,10 @@ def supported_versions_section(project: Project, fmt: str, clock: Clock = today)
                                        project.config.source_name)
     if not policies:
         return ""
+    from relbot.untrusted import one_line
+
     day = clock()
-    items = [f"{p.title}: {_supported(p, day)}" for p in policies]
+    items = [one_line(f"{p.title}: {_supported(p, day)}") for p in policies]  # untrusted titles
     title = "Supported versions"
     if fmt == "md":
         return f"### {title}\n\n" + "".join(f"- {item}\n" for item in items)

@@ -10,26 +10,24 @@ a finding; they are never followed or read whole.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from relbot.policy.files import NotReadable, read_regular
+from relbot.tree import Refused
 
 if TYPE_CHECKING:
     from relbot.git import GitRepo
+    from relbot.tree import Tree as Files
 
 MAX_PROBED_BYTES = 1024 * 1024
 
 
-class Unreadable(Exception):
+class Unreadable(Refused):
     """A probed file that relbot will not or cannot read, and the finding's rule."""
 
     def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
+        super().__init__(rule, message=message)
 
 
 class Tree(Protocol):
@@ -45,69 +43,69 @@ class Tree(Protocol):
 
 
 class WorkTree:
-    """The files on disk, as the next commit would see them."""
+    """The files on disk, as the next commit would see them (through ``relbot.tree``)."""
 
     def __init__(self, root: Path) -> None:
+        from relbot.tree import WorkTree as Files
+
         self.root = root.resolve()
+        self._files = Files(self.root)
 
     def files(self, prefix: str) -> list[str]:
         """Every file below ``prefix``, never descending into ``.git`` or linked directories."""
-        top = self.root / prefix if prefix else self.root
-        if top.is_file() or top.is_symlink():
-            return [prefix]
-        found: list[str] = []
-        for directory, dirs, names in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != ".git")
-            base = Path(directory).relative_to(self.root)
-            found.extend((base / name).as_posix() for name in sorted(names))
-        return found
+        return _listed(self._files, prefix)
 
     def read(self, relpath: str) -> str:
         """Read a regular file inside the repository, at most :data:`MAX_PROBED_BYTES`."""
-        path = self.root / relpath
-        if not path.parent.resolve().is_relative_to(self.root):
-            raise Unreadable("probe-unreadable", "lies outside the repository (through a "
-                                                 "linked directory)")
-        try:
-            return _decode(read_regular(path, MAX_PROBED_BYTES, "probed files"))
-        except NotReadable as exc:
-            if exc.size is not None:
-                _check_size(exc.size)
-            raise Unreadable("probe-unreadable", exc.reason) from None
+        return _read(self._files, relpath)
 
 
 class GitTree:
-    """The files of a git revision (``--base``), read with ``git ls-tree`` and ``cat-file``."""
+    """The files of a git revision (``--base``): one ``ls-tree``, one ``cat-file --batch``."""
 
     def __init__(self, git: GitRepo, rev: str) -> None:
+        from relbot.tree import GitTree as Files
+
         self.git = git
         self.rev = rev
-        self._entries: dict[str, tuple[str, str, int]] = {}
+        self._files = Files(git.root, rev)
 
     def files(self, prefix: str) -> list[str]:
         """Every file of the revision below ``prefix``."""
-        args = ["ls-tree", "-r", "-z", "--long", "--full-tree", self.rev]
-        if prefix:
-            args += ["--", prefix]
-        found = []
-        for record in self.git.run(*args, strip=False).split("\0"):
-            meta, _, path = record.partition("\t")
-            if not path:
-                continue
-            mode, kind, sha, size = meta.split()
-            if kind == "blob":
-                self._entries[path] = (mode, sha, int(size) if size.isdigit() else 0)
-                found.append(path)
-        return found
+        return _listed(self._files, prefix)
 
     def read(self, relpath: str) -> str:
-        """The text of a file of the revision (after :meth:`files` listed it)."""
-        mode, sha, size = self._entries[relpath]
-        if mode == "120000":
+        """The text of a file of the revision."""
+        return _read(self._files, relpath)
+
+
+def _listed(tree: Files, prefix: str) -> list[str]:
+    from relbot.tree import Refused
+
+    try:
+        return tree.files(prefix)
+    except Refused:
+        return []
+
+
+def _read(tree: Files, relpath: str) -> str:
+    from relbot.tree import Refused
+
+    try:
+        data = tree.read_bytes(relpath, MAX_PROBED_BYTES)
+    except Refused as refused:
+        if refused.rule == "too-large" and refused.size is not None:
+            _check_size(refused.size)
+        if refused.rule == "symlink":
             raise Unreadable("probe-unreadable", "is a symbolic link; relbot does not read "
-                                                 "probed files through links")
-        _check_size(size)  # from the listing; the blob comes through one cat-file --batch
-        return _decode(self.git.read_blob(sha))
+                                                 "probed files through links") from None
+        if refused.rule == "outside":
+            raise Unreadable("probe-unreadable", "lies outside the repository (through a "
+                                                 "linked directory)") from None
+        if refused.rule == "too-large":
+            raise Unreadable("probe-unreadable", "is too large") from None
+        raise Unreadable("probe-unreadable", refused.reason) from None
+    return _decode(data)
 
 
 def _check_size(size: int) -> None:
