@@ -19,6 +19,7 @@ import pytest
 from relbot.gitlab_standin import GitLabStandIn
 from tests import ci_interpreter
 from tests.ci_interpreter import JobRun, fresh_venv, install_command, prepare, run_job
+from tests.conftest import git
 from tests.gitlab_fixtures import FRAGMENTS, CutRepo, MrRepo, cast, fragment, mr_repo
 
 pytestmark = pytest.mark.ci_interpreter
@@ -208,3 +209,101 @@ def test_release_component_twice_and_the_prepare_flow(relbot_wheel: Path, tmp_pa
     assert on("release/v8.1") == {"relbot-hotfix": "manual"}
     assert on("release-prepare/v8.1.0") == {"tarook-finish": "delayed"}
     assert on("feature/x") == {}
+
+
+def checkout(remote: Path, dest: Path, *, branch: str | None = None,
+             detach: str | None = None) -> Path:
+    """What a GitLab job runs in: a fresh clone of ``remote`` (on ``branch``, or detached at
+    ``detach`` as a retry is), gitlab-ci-local's state directory out of git's sight."""
+    subprocess.run(["git", "clone", "-q", *(["-b", branch] if branch else []), str(remote),
+                    str(dest)], check=True)
+    if detach is not None:
+        git(dest, "checkout", "-q", "--detach", detach)
+    with (dest / ".git" / "info" / "exclude").open("a") as handle:
+        handle.write("\n/.gitlab-ci-local/\n/relbot-junit.xml\n")
+    return dest
+
+
+@pytest.mark.reliability("Faults")
+def test_retried_release_job_finishes_the_release(relbot_wheel: Path, tmp_path: Path,
+                                                  release_repo: CutRepo) -> None:
+    """12.4: the release job pushes, then the Releases API fails; the SAME job, retried on
+    the pipeline's original commit, resumes: one tag on the remote, one GitLab Release."""
+    repo = release_repo.repo
+    prepare(repo.path, {"stages": ["test", "release"], "include": [{
+        "component": RELEASE_PIPELINE, "inputs": {
+        "install": install_command(relbot_wheel), "component": "k8s"}}]})
+    repo.git("push", "-q", "origin", "main")
+    original = repo.git("rev-parse", "HEAD")
+    standin = release_repo.standin
+    standin.faults.error(500, method="POST", path=r"/releases$", times=-1)
+    token = cast(standin).release_token
+    variables = release_variables(standin, release_repo.project_path)
+    first = job(repo.path, "relbot-release", variables, tmp_path,
+                {"RELBOT_RELEASE_TOKEN": token})
+    assert not first.passed, first.output
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-list", "--count", f"{original}..main") == "1"
+    assert release_repo.releases() == []
+    standin.faults.clear()
+
+    retry = checkout(repo.remote, tmp_path / "retry", detach=original)
+    git(retry, "tag", "-d", "v8.1.0")  # the runner's fetch may bring no tags
+    second = job(retry, "relbot-release", variables, tmp_path,
+                 {"RELBOT_RELEASE_TOKEN": token})
+    assert second.passed, second.output
+    assert token not in first.output + second.output
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert git(repo.remote, "rev-list", "--count", f"{original}..main") == "1"
+    assert release_repo.releases() == ["v8.1.0"]
+
+
+def prepare_flow_variables(standin: GitLabStandIn, project_path: str,
+                           branch: str) -> dict[str, str]:
+    """A pipeline of the protected ``branch`` (release-prepare/* must be protected too,
+    or the release token is not in its jobs)."""
+    return {**release_variables(standin, project_path), "CI_PIPELINE_SOURCE": "push",
+            "CI_COMMIT_BRANCH": branch, "CI_COMMIT_REF_NAME": branch}
+
+
+def test_prepare_flow_in_the_interpreter(relbot_wheel: Path, tmp_path: Path,
+                                         release_repo: CutRepo) -> None:
+    """13.1 with flow: prepare: the manual prepare job on main pushes only
+    release-prepare/v8.1.0; the finishing job (delayed in GitLab, run directly here) on that
+    branch creates release/v8.1, the tag on it, the Release and the merge-back MR."""
+    repo = release_repo.repo
+    repo.write("relbot.toml", repo.path.joinpath("relbot.toml").read_text()
+               + 'release_flow = "prepare"\n')
+    repo.commit_all("Release with the prepare flow")
+    prepare(repo.path, {"stages": ["test", "release"], "include": [{
+        "component": RELEASE_PIPELINE, "inputs": {
+        "install": install_command(relbot_wheel), "component": "k8s", "flow": "prepare"}}]})
+    repo.git("push", "-q", "origin", "main")
+    main_before = git(repo.remote, "rev-parse", "main")
+    standin = release_repo.standin
+    token = cast(standin).release_token
+    prepared = job(repo.path, "relbot-release-prepare",
+                   prepare_flow_variables(standin, release_repo.project_path, "main"),
+                   tmp_path, {"RELBOT_RELEASE_TOKEN": token})
+    assert prepared.passed, prepared.output
+    assert git(repo.remote, "tag", "--list") == ""
+    assert git(repo.remote, "rev-parse", "main") == main_before
+    head = git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.0")
+    assert git(repo.remote, "show", f"{head}:version") == "8.1.0"
+    assert release_repo.releases() == []
+
+    finish = checkout(repo.remote, tmp_path / "finish", branch="release-prepare/v8.1.0")
+    finished = job(finish, "relbot-release-finish",
+                   prepare_flow_variables(standin, release_repo.project_path,
+                                          "release-prepare/v8.1.0"),
+                   tmp_path, {"RELBOT_RELEASE_TOKEN": token})
+    assert finished.passed, finished.output
+    assert token not in prepared.output + finished.output
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == head
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == head
+    assert git(repo.remote, "tag", "--list") == "v8.1.0"
+    assert release_repo.releases() == ["v8.1.0"]
+    project = standin.state.project(release_repo.project_path)
+    assert [(mr.source_branch, mr.target_branch, mr.state)
+            for mr in standin.state.merge_requests.values()
+            if mr.project_id == project.id] == [("release/v8.1", "main", "opened")]
