@@ -14,7 +14,14 @@ from relbot.config import load_config
 from relbot.errors import ConfigError, ReleaseRefused, UsageError
 from relbot.forge import Forge, NoForge, UnavailableForge
 from relbot.project import Project
-from relbot.release import CutOptions, ReleasePlan, Step, execute, plan_release, release_all
+from relbot.release import (
+    CutOptions,
+    ReleasePlan,
+    Step,
+    execute,
+    plan_release,
+    release_all,
+)
 
 
 def run_cut(
@@ -78,7 +85,8 @@ def run_cut(
     if confirm is not None and not confirm(plan.describe() + "\n\n"
                                            + plan.notes.text.rstrip("\n")):
         raise ReleaseRefused("cancelled; nothing was changed.")
-    result = execute(plan, project, forge, lambda step: say(_done(step)))
+    result = execute(plan, project, forge, lambda step: say(_done(step)),
+                     push_env=_push_env(project))
     if plan.stage == "prepare":
         say(f"prepared {plan.tag} on {plan.branch} ({result.commit[:12]}); after the soak, "
             f"`relbot cut --finish` on {plan.branch} releases it.")
@@ -91,6 +99,20 @@ def run_cut(
             and project.git.has_remote()):
         say("not pushed (--no-push): `relbot cut` again pushes it.")
     return result.as_dict()
+
+
+def _push_env(project: Project) -> dict[str, str]:
+    """The release token as git's HTTP header, for a push to the GitLab the job runs on
+    (``CI_SERVER_URL``) only; the component's job needs no header of its own."""
+    import os
+
+    from relbot.forge.credentials import push_auth_env, resolve_token
+
+    git = project.git
+    if git is None or not git.has_remote():
+        return {}
+    token = resolve_token(os.environ, "release", project.config.gitlab_token_env)
+    return push_auth_env(git.push_url(), os.environ.get("CI_SERVER_URL"), token)
 
 
 def _done(step: Step) -> str:
@@ -112,7 +134,9 @@ def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Proj
     def report(plan: ReleasePlan, step: Step) -> None:
         say(f"{plan.component}: {_done(step)}")
 
-    outcomes = release_all(projects, options, forge_for, dry_run=dry_run, report=report)
+    outcomes = release_all(projects, options, forge_for, dry_run=dry_run, report=report,
+                           push_env=_push_env(projects[0]) if projects and not dry_run
+                           else None)
     data: list[dict[str, object]] = []
     for outcome in outcomes:
         if outcome.skipped:

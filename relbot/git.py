@@ -167,6 +167,10 @@ class GitRepo:
         """Whether the remote is configured."""
         return remote in self.run("remote").split()
 
+    def push_url(self, remote: str = REMOTE) -> str:
+        """Where ``git push`` to ``remote`` goes (``pushurl`` if set, else ``url``)."""
+        return self.run("remote", "get-url", "--push", remote).strip()
+
     def remote_default_branch(self, remote: str = REMOTE) -> str | None:
         """The branch the remote's HEAD points to, as last recorded locally."""
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -849,16 +849,23 @@ class _Progress:
     target: str | None
     url: str | None = None
     messages: list[str] = field(default_factory=list)
+    push_env: Mapping[str, str] = field(default_factory=dict)
 
 
 _Action = Callable[["ReleasePlan", "Project", "GitRepo", "Forge", _Progress, Step], None]
 
 
 def execute(plan: ReleasePlan, project: Project, forge: Forge,
-            report: Callable[[Step], None] = lambda step: None) -> ReleaseResult:
-    """Do the steps of ``plan`` that are not done; each one reported when finished."""
+            report: Callable[[Step], None] = lambda step: None, *,
+            push_env: Mapping[str, str] | None = None) -> ReleaseResult:
+    """Do the steps of ``plan`` that are not done; each one reported when finished.
+
+    ``push_env`` is what every ``git push`` gets besides the environment: the release
+    token's header where the push goes to the GitLab the job runs on
+    (:func:`relbot.forge.credentials.push_auth_env`).
+    """
     git = _git(project)
-    progress = _Progress(plan.commit, plan.target)
+    progress = _Progress(plan.commit, plan.target, push_env=dict(push_env or {}))
     if plan.commit is not None and plan.stage in (DIRECT, HOTFIX):
         _finish_interrupted_checkout(git, plan.commit, plan.base)
     verify = getattr(forge, "verify_release_access", None)
@@ -957,7 +964,7 @@ def _do_push(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
     sources = {"release": progress.commit, "target": progress.target or progress.commit,
                "tag": f"refs/tags/{plan.tag}"}
     refspecs = [f"{sources[src]}:{dst}" for src, dst in step.pushes]
-    result = git.push_atomic(refspecs)
+    result = git.push_atomic(refspecs, env=progress.push_env)
     if result.ok:
         return
     reason = _rejection(plan, git, result.message)
@@ -1001,7 +1008,7 @@ def _do_sync(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
             writes[version_file] = f"{plan.version}\n".encode()
         commit = git.commit_files(tip, writes, (), f"Update changelog and version for "
                                   f"hotfix release {plan.tag}\n")
-        result = git.push_atomic([f"{commit}:refs/heads/{branch}"])
+        result = git.push_atomic([f"{commit}:refs/heads/{branch}"], env=progress.push_env)
         if not result.ok:
             raise ReleaseRefused(f"the remote refused the sync branch {branch} ("
                                  f"{_rejection(plan, git, result.message)}); {plan.tag} itself "
@@ -1133,6 +1140,7 @@ def release_all(
     *,
     dry_run: bool,
     report: Callable[[ReleasePlan, Step], None] = lambda plan, step: None,
+    push_env: Mapping[str, str] | None = None,
 ) -> list[ComponentOutcome]:
     """Release every component with pending fragments, one after the other.
 
@@ -1155,6 +1163,7 @@ def release_all(
         if dry_run:
             outcomes.append(ComponentOutcome(project.component.name, plan, None))
             continue
-        result = execute(plan, project, forge, functools.partial(report, plan))
+        result = execute(plan, project, forge, functools.partial(report, plan),
+                         push_env=push_env)
         outcomes.append(ComponentOutcome(project.component.name, plan, result))
     return outcomes

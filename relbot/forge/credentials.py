@@ -139,6 +139,32 @@ def git_auth_env(token: Token | None) -> dict[str, str]:
     }
 
 
+def push_auth_env(push_url: str, server_url: str | None,
+                  token: Token | None) -> dict[str, str]:
+    """:func:`git_auth_env` for a push to the GitLab this job runs on, nothing otherwise.
+
+    The token goes only to ``CI_SERVER_URL``'s scheme, host and port, the rule
+    ``relbot.mr.push_target`` follows too: a remote elsewhere (a mirror, a local
+    path, a URL with its own ``user:password@``) gets no header.
+    """
+    from urllib.parse import urlsplit
+
+    if token is None or not server_url:
+        return {}
+    push, server = urlsplit(push_url), urlsplit(server_url)
+    if push.scheme not in ("http", "https") or push.username or push.password:
+        return {}
+    try:
+        same = ((push.scheme, push.hostname, push.port or _PORTS[push.scheme])
+                == (server.scheme, server.hostname, server.port or _PORTS.get(server.scheme)))
+    except ValueError:  # a port that is not a number
+        return {}
+    return git_auth_env(token) if same and push.hostname else {}
+
+
+_PORTS = {"http": 80, "https": 443}
+
+
 def lacks_sentence(purpose: Purpose, variable: str, action: str) -> str:
     """The one sentence a 403 becomes: which role or scope the token lacks."""
     role, scopes = NEEDS[purpose]
