@@ -18,6 +18,7 @@ from relbot.release import (
     CutOptions,
     ReleasePlan,
     Step,
+    check_release_access,
     execute,
     plan_release,
     release_all,
@@ -78,6 +79,7 @@ def run_cut(
         say(plan.describe())
         say("")
         say(plan.notes.text.rstrip("\n"))
+        check_release_access(plan, forge)  # fails as the real run would (15.17)
         return plan.as_dict(dry_run=True)
     if plan.complete:
         say(f"{plan.tag} is already released completely; nothing to do.")

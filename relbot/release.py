@@ -855,6 +855,17 @@ class _Progress:
 _Action = Callable[["ReleasePlan", "Project", "GitRepo", "Forge", _Progress, Step], None]
 
 
+def check_release_access(plan: ReleasePlan, forge: Forge) -> None:
+    """The forge's one cheap look-up before anything is pushed, for a plan that pushes.
+
+    A wrong token or an unreachable GitLab must not leave a pushed tag without its
+    release; a dry run asks the same (15.17), so both fail alike, with one sentence.
+    """
+    verify = getattr(forge, "verify_release_access", None)
+    if verify is not None and any(s.kind is StepKind.PUSH for s in plan.pending):
+        verify()
+
+
 def execute(plan: ReleasePlan, project: Project, forge: Forge,
             report: Callable[[Step], None] = lambda step: None, *,
             push_env: Mapping[str, str] | None = None) -> ReleaseResult:
@@ -868,9 +879,7 @@ def execute(plan: ReleasePlan, project: Project, forge: Forge,
     progress = _Progress(plan.commit, plan.target, push_env=dict(push_env or {}))
     if plan.commit is not None and plan.stage in (DIRECT, HOTFIX):
         _finish_interrupted_checkout(git, plan.commit, plan.base)
-    verify = getattr(forge, "verify_release_access", None)
-    if verify is not None and any(s.kind is StepKind.PUSH for s in plan.pending):
-        verify()  # a wrong token must not leave a pushed tag without its release
+    check_release_access(plan, forge)
     done: list[StepKind] = []
     for step in plan.pending:
         try:
@@ -1161,6 +1170,7 @@ def release_all(
                                              f"{plan.tag} is already released completely"))
             continue
         if dry_run:
+            check_release_access(plan, forge)
             outcomes.append(ComponentOutcome(project.component.name, plan, None))
             continue
         result = execute(plan, project, forge, functools.partial(report, plan),

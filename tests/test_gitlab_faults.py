@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
+from tests.conftest import run
 from tests.gitlab_fixtures import CutRepo, MrRepo, fragment
 
 Inject = Callable[[GitLabStandIn, str, str], object]
@@ -127,3 +128,22 @@ def test_cut_with_gitlab_down_then_up(release_repo: CutRepo) -> None:
     up = release_repo.cut()
     assert up.code == 0, up.out + up.err
     assert release_repo.releases() == ["v8.1.0"]
+
+
+@faults
+def test_cut_dry_run_with_gitlab_down_fails_like_the_real_run(release_repo: CutRepo) -> None:
+    """15.17: GitLab unreachable gives the same exit code and sentence with and without
+    --dry-run (the dry run makes the real run's one cheap look-up); nothing is pushed."""
+    config = release_repo.repo.path / "relbot.toml"
+    config.write_text(config.read_text().replace(release_repo.standin.url,
+                                                 "http://127.0.0.1:9"))
+    release_repo.repo.git("update-index", "--assume-unchanged", "relbot.toml")
+    before = release_repo.history()
+    dry = run(["cut", "--dry-run", "--date", "2024-10-01"], release_repo.repo.path)
+    real = release_repo.cut()
+    sentence = ("relbot: GitLab could not be reached while checking the release token on "
+                "project yaook/k8s-releases.")
+    assert (dry.code, dry.err.strip()) == (1, sentence)
+    assert (real.code, real.err.strip()) == (1, sentence)
+    assert "v8.1.0" in dry.out  # the dry run still shows what it would do
+    assert release_repo.history() == before

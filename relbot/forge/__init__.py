@@ -178,8 +178,8 @@ class NoForge:
 class UnavailableForge:
     """A configured forge that cannot be reached from here (no token, no URL).
 
-    A dry run still shows the publish step, with the reason it would fail; a
-    real run never gets this far, it refuses before changing anything.
+    A dry run shows the plan and then fails with the reason, as a real run
+    refuses before changing anything (the same sentence and exit code, 15.17).
     """
 
     def __init__(self, name: str, reason: str) -> None:
@@ -187,7 +187,7 @@ class UnavailableForge:
         self.reason = reason
 
     def verify_release_access(self) -> None:
-        """Cannot publish: says why (a dry run never calls this)."""
+        """Cannot publish: says why (a dry run asks too, after showing its plan)."""
         from relbot.errors import ConfigError
 
         raise ConfigError(self.reason)
