@@ -1043,3 +1043,22 @@ def test_cli_prints_the_url_and_serves(
                             headers={"PRIVATE-TOKEN": "manual-token"})
     assert response.status_code == 200
     assert response.json()["username"] == "project_1_bot_relbot"
+
+
+@pytest.mark.reliability("Faults")
+def test_a_client_that_resets_leaves_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A client resetting its connection is ordinary: the stand-in prints nothing (it runs
+    in the test's process, so a traceback would land in relbot's captured stderr)."""
+    import socket
+    import struct
+    import time
+
+    with GitLabStandIn() as standin:
+        port = int(standin.url.rsplit(":", 1)[1].split("/")[0])
+        client = socket.create_connection(("127.0.0.1", port))
+        client.sendall(b"GET /api/v4/projects HTTP/1.1\r\n")
+        time.sleep(0.2)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # RST
+        time.sleep(0.5)
+    assert "Traceback" not in capsys.readouterr().err
