@@ -48,6 +48,10 @@ def _component(component: ComponentReport, several: bool) -> list[str]:
     if component.next_version:
         lines += ["", f"**If this merged now:** {safe.text(component.current_version or '?')} "
                       f"→ **{safe.text(component.next_version)}**"]
+    if component.hotfix_version:
+        lines += ["", f"**This hotfix will release** {safe.code_span(component.hotfix_version)} "
+                      "(the release commit is on the MR's branch after `relbot mr check --fix`; "
+                      "`relbot cut --hotfix` tags it after the merge)"]
     if component.notes_md:
         lines += ["", "<details><summary>Release notes preview</summary>", "",
                   safe.code_block(component.notes_md.strip("\n"), "markdown"), "",
