@@ -34,7 +34,7 @@ from relbot.ci_env import CiEnv
 from relbot.config import Config, rel
 from relbot.errors import GitError, RelbotError, UsageError
 from relbot.findings import Finding, errors
-from relbot.fragments import Fragment, FragmentName, parse_name, taken_counters
+from relbot.fragments import Fragment, FragmentName, read_name, taken_counters
 
 if TYPE_CHECKING:
     from relbot.forge.credentials import Token
@@ -459,7 +459,7 @@ def mr_fragments(project: Project,
     for status, path in changed:
         candidate = project.root / path
         if status == "A" and candidate.parent in homes:
-            parsed = parse_name(candidate.name, project.settings.types)
+            parsed = read_name(candidate.name, project.settings.types)
             if parsed is not None:
                 found.append((candidate, parsed))
     return found
