@@ -70,7 +70,7 @@ def run_cut(
     from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
 
     for warning in policy_warnings(project, hotfix=hotfix):
-        say(f"warning: {warning}")
+        say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())
