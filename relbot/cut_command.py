@@ -6,10 +6,12 @@ the JSON-ready result, so ``--json`` prints exactly what happened.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from relbot.ci_env import CiEnv
 from relbot.config import load_config
 from relbot.errors import ConfigError, ReleaseRefused, UsageError
 from relbot.forge import Forge, NoForge, UnavailableForge
@@ -40,11 +42,14 @@ def run_cut(
     push: bool,
     prepare: bool = False,
     finish: bool = False,
+    ci: CiEnv | None = None,
 ) -> dict[str, Any]:
     """Cut the release(s); returns what happened as JSON-ready data."""
     config = load_config(root.resolve())
+    # The CI environment is read here, once; the core gets values (relbot.ci_env).
+    ci = ci if ci is not None else CiEnv.from_environ(os.environ)
     options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push,
-                         prepare=prepare, finish=finish)
+                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch)
 
     def forge_for(project: Project) -> Forge:
         if not push:
@@ -52,7 +57,7 @@ def run_cut(
         from relbot.forge.factory import make_forge
 
         try:
-            return make_forge(config, project.component)
+            return make_forge(config, project.component, ci)
         except ConfigError as exc:
             if not dry_run:
                 raise  # refuse before anything changes, not at the last step
@@ -66,14 +71,14 @@ def run_cut(
             raise UsageError("--version names one component's version; it does not go with "
                              "--all.")
         projects = [Project(root, c.name, config) for c in config.components]
-        return _all(projects, options, forge_for, dry_run, confirm, say)
+        return _all(projects, options, forge_for, dry_run, confirm, say, ci.server_url)
 
     project = Project(root, component, config)
     forge = forge_for(project)
     from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
 
     for warning in policy_warnings(project, hotfix=hotfix):
-        say(f"warning: {warning}")
+        say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())
@@ -88,7 +93,7 @@ def run_cut(
                                            + plan.notes.text.rstrip("\n")):
         raise ReleaseRefused("cancelled; nothing was changed.")
     result = execute(plan, project, forge, lambda step: say(_done(step)),
-                     push_env=_push_env(project))
+                     push_env=_push_env(project, ci.server_url))
     if plan.stage == "prepare":
         say(f"prepared {plan.tag} on {plan.branch} ({result.commit[:12]}); after the soak, "
             f"`relbot cut --finish` on {plan.branch} releases it.")
@@ -103,18 +108,16 @@ def run_cut(
     return result.as_dict()
 
 
-def _push_env(project: Project) -> dict[str, str]:
+def _push_env(project: Project, server_url: str | None) -> dict[str, str]:
     """The release token as git's HTTP header, for a push to the GitLab the job runs on
     (``CI_SERVER_URL``) only; the component's job needs no header of its own."""
-    import os
-
     from relbot.forge.credentials import push_auth_env, resolve_token
 
     git = project.git
     if git is None or not git.has_remote():
         return {}
     token = resolve_token(os.environ, "release", project.config.gitlab_token_env)
-    return push_auth_env(git.push_url(), os.environ.get("CI_SERVER_URL"), token)
+    return push_auth_env(git.push_url(), server_url, token)
 
 
 def _done(step: Step) -> str:
@@ -123,7 +126,7 @@ def _done(step: Step) -> str:
 
 def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Project], Forge],
          dry_run: bool, confirm: Callable[[str], bool] | None,
-         say: Callable[[str], None]) -> dict[str, Any]:
+         say: Callable[[str], None], server_url: str | None = None) -> dict[str, Any]:
     if not dry_run and confirm is not None:
         preview = release_all(projects, options, forge_for, dry_run=True)
         text = "\n\n".join(o.plan.describe() for o in preview if o.plan and not o.skipped)
@@ -137,8 +140,8 @@ def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Proj
         say(f"{plan.component}: {_done(step)}")
 
     outcomes = release_all(projects, options, forge_for, dry_run=dry_run, report=report,
-                           push_env=_push_env(projects[0]) if projects and not dry_run
-                           else None)
+                           push_env=_push_env(projects[0], server_url)
+                           if projects and not dry_run else None)
     data: list[dict[str, object]] = []
     for outcome in outcomes:
         if outcome.skipped:

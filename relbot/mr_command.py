@@ -109,7 +109,7 @@ def _comment(config: Config, report: MrReport, ci: CiEnv, token: Token | None) -
         "CI_JOB_TOKEN": (ci.environ.get("CI_JOB_TOKEN") or "").strip(),
     }.items() if value}
     try:
-        forge = gitlab_merge_requests(config, project, env=env)
+        forge = gitlab_merge_requests(config, project, env, ci)
         outcome = upsert_comment(forge, report.mr.iid, render_comment(report), marker=MARKER,
                                  ok=report.ok)
     except (ForgeError, ConfigError) as exc:
