@@ -12,12 +12,14 @@ import pytest
 from relbot.branches import (
     default_branch,
     is_prepare_branch,
+    prepare_branch,
     ref_name_problem,
+    release_branch,
     release_branch_line,
     validate_formats,
 )
 from relbot.config import Config, load_config
-from relbot.errors import ConfigError
+from relbot.errors import ConfigError, ReleaseRefused
 from relbot.git import GitRepo
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.test_cut import (
@@ -364,3 +366,27 @@ def test_colliding_tags_message(yaook_repo: Repo) -> None:
             "('v1.2.3' is a tag of both); give each its own tag_format.")
     apart = dataclasses.replace(first, name="c", tag_format="c-v{version}")
     validate_formats(dataclasses.replace(config, components=(first, apart)))
+
+
+def test_default_branch_refusals_say_how_to_fix_them(tmp_path: Path, yaook_repo: Repo) -> None:
+    """The two refusals of default_branch, word for word (mutation run)."""
+    (tmp_path / "unborn").mkdir()
+    repo = unborn_head_remote(tmp_path / "unborn")
+    config = dataclasses.replace(load_config(repo.path), default_branch=None)
+    with pytest.raises(ReleaseRefused) as raised:
+        default_branch(config, config.components[0], GitRepo(repo.path), True, "main")
+    assert str(raised.value) == (
+        "relbot cannot tell the default branch: the remote's HEAD names no branch that exists "
+        "there; set default_branch = \"main\" (your default branch) in "
+        f"{config.source_name}, or fix the remote's HEAD.")
+    local = dataclasses.replace(load_config(yaook_repo.path), default_branch=None)
+    component = local.components[0]
+    for branch in (release_branch(component, 8, 1), prepare_branch(component, "8.1.0")):
+        with pytest.raises(ReleaseRefused) as raised:
+            default_branch(local, component, GitRepo(yaook_repo.path), False, branch)
+        assert str(raised.value) == (
+            f"{branch!r} is a release or prepare branch, not the default branch; set "
+            f"default_branch in {local.source_name} or check out the default branch.")
+    assert default_branch(local, component, GitRepo(yaook_repo.path), False, "topic") == "topic"
+    named = dataclasses.replace(local, default_branch="trunk")
+    assert default_branch(named, component, GitRepo(yaook_repo.path), False, "topic") == "trunk"
