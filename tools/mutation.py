@@ -320,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
                 continue
             statuses = run_module(name, args.max_children, args.budget, args.resume)
+            unfinished = sum(1 for status in statuses.values() if status == "not checked")
+            if unfinished or not statuses:
+                # an unfinished module would count its unchecked mutants as survivors
+                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; results "
+                      f"not stored, continue with: python -m tools.mutation run --resume {name}",
+                      file=sys.stderr)
+                continue
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
