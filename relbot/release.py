@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -103,6 +102,7 @@ class CutOptions:
     push: bool = True
     prepare: bool = False
     finish: bool = False
+    ci_branch: str | None = None  # CI_COMMIT_BRANCH (relbot.ci_env): the detached job's branch
 
 
 @dataclass(frozen=True)
@@ -265,7 +265,7 @@ def plan_release(project: Project, options: CutOptions, forge: Forge) -> Release
     git = _git(project)
     _check_options(project, options)
     _require_no_operation_in_progress(git)
-    branch = _branch(git)
+    branch = _branch(git, options.ci_branch)
     head = git.rev("HEAD")
     if head is None:
         raise ReleaseRefused("the repository has no commits yet.")
@@ -311,11 +311,10 @@ def _git(project: Project) -> GitRepo:
     return project.git
 
 
-def _branch(git: GitRepo) -> str:
+def _branch(git: GitRepo, ci_branch: str | None) -> str:
     branch = git.current_branch()
     if branch:
         return branch
-    ci_branch = os.environ.get("CI_COMMIT_BRANCH")
     if ci_branch:
         return ci_branch  # GitLab CI checks out a detached HEAD; execute() attaches it
     raise ReleaseRefused("HEAD is detached; check out the branch to release from.")
