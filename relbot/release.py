@@ -211,8 +211,12 @@ class ReleasePlan:
 
     def as_dict(self, *, done: Sequence[StepKind] = (), commit: str | None = None,
                 release_url: str | None = None, dry_run: bool = False,
-                messages: Sequence[str] = ()) -> dict[str, object]:
-        """The plan (and what a run did of it) as JSON: the same keys for every run."""
+                messages: Sequence[str] = (), release_text: bool = True) -> dict[str, object]:
+        """The plan (and what a run did of it) as JSON: the same keys for every run.
+
+        Without ``release_text``, ``release_notes`` is None: nobody reads it (the CLI
+        without ``--json``), so it is not rendered for them.
+        """
         return {
             "component": self.component,
             "version": self.version,
@@ -226,7 +230,7 @@ class ReleasePlan:
             "commit": commit or self.commit,
             "release_url": release_url,
             "notes": self.notes.text,
-            "release_notes": self.release_notes.text,
+            "release_notes": self.release_notes.text if release_text else None,
             "fragments": list(self.fragments),
             "steps": [{"step": s.key, "done": s.done or s.kind in done, "detail": s.detail}
                       for s in self.steps],
@@ -245,10 +249,11 @@ class ReleaseResult:
     release_url: str | None = None
     messages: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, object]:
-        """The result as JSON-ready data."""
+    def as_dict(self, *, release_text: bool = True) -> dict[str, object]:
+        """The result as JSON-ready data (see :meth:`ReleasePlan.as_dict`)."""
         return self.plan.as_dict(done=self.done, commit=self.commit,
-                                 release_url=self.release_url, messages=self.messages)
+                                 release_url=self.release_url, messages=self.messages,
+                                 release_text=release_text)
 
 
 # -- planning --------------------------------------------------------------------------------
