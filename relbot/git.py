@@ -180,10 +180,14 @@ class GitRepo:
         try:
             stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
             stdin.flush()
-            header = stdout.readline().split()
-            if len(header) != 3:  # "<name> missing" / "ambiguous"
-                if not header:
-                    raise OSError("git cat-file ended early")
+            line = stdout.readline()
+            if not line:
+                raise OSError("git cat-file ended early")
+            header = line.split()
+            # "<id> <type> <size>", or "<name> missing" / "<name> ambiguous" (a name
+            # may hold spaces: only a header of an id, a type and a size is an answer)
+            if not (len(header) == 3 and _OID.fullmatch(header[0].decode())
+                    and header[2].isdigit()):
                 return None
             data = _read_exactly(stdout, int(header[2]) + 1)[:-1]
         except (OSError, ValueError):

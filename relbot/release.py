@@ -694,7 +694,7 @@ def _all_tags(git: GitRepo, project: Project, remote: bool,
     glob = tag_glob(project.component)
     tags = set(git.tags(glob))
     if remote:
-        if listing is not None and listing.covers(f"refs/tags/{glob}"):
+        if listing is not None and f"refs/tags/{glob}" in listing.patterns:
             seen = [ref for ref in listing.refs if ref.startswith("refs/tags/")]
         else:
             seen = list(git.ls_remote([f"refs/tags/{glob}"]))

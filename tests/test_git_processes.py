@@ -230,3 +230,25 @@ def test_policy_check_at_a_base_runs_a_constant_number_of_git_processes(
         assert done.returncode == 0, done.stderr
         counts[files] = log.read_text().splitlines()
     assert len(counts[60]) == len(counts[3]), (counts[3], counts[60])
+
+
+def test_batch_questions_see_refs_moved_meanwhile_and_names_with_spaces(
+        yaook_repo: Repo) -> None:
+    """rev() asks the long-lived batch: a ref another process moved reads anew, and a
+    missing path with spaces is "missing", not a broken answer."""
+    from relbot.git import GitRepo
+
+    add_fragments(yaook_repo, {"101.fix": "A fix.\n"})
+    git = GitRepo(yaook_repo.path)
+    head = git.rev("HEAD")
+    assert head == yaook_repo.git("rev-parse", "HEAD")
+    assert git.rev("refs/heads/elsewhere") is None
+    yaook_repo.git("branch", "elsewhere", "HEAD~1")
+    assert git.rev("refs/heads/elsewhere") == yaook_repo.git("rev-parse", "HEAD~1")
+    yaook_repo.git("pack-refs", "--all")
+    yaook_repo.git("update-ref", "refs/heads/elsewhere", "HEAD")
+    assert git.rev("refs/heads/elsewhere") == head
+    assert git.file_at("HEAD", "no file.txt") is None  # "HEAD:no file.txt missing"
+    assert git.file_at("HEAD", "version") == b"8.0.2\n"
+    assert git.has_object(head or "")
+    git.close()
