@@ -13,6 +13,13 @@ from relbot.mr import Check, ComponentReport, MrReport
 
 MARKER = "<!-- relbot:mr-check -->"
 
+# GitLab refuses a note over 1,000,000 characters (Notes API, "body": "Limited to
+# 1,000,000 characters", https://docs.gitlab.com/api/notes/), and 10,000 pending
+# fragments render to more: the comment shows a bounded preview, the rest is one line.
+PREVIEW_ENTRIES = 200
+PREVIEW_CHARS = 50_000
+FINDINGS_SHOWN = 200
+
 
 def render_comment(report: MrReport) -> str:
     """The Markdown body of the bot note."""
@@ -40,18 +47,54 @@ def _component(component: ComponentReport, several: bool) -> list[str]:
     problems = [f for check in component.checks for f in check.findings]
     if problems:
         lines += ["", "**What to fix**", ""]
-        for finding in problems:
+        for finding in problems[:FINDINGS_SHOWN]:
             where = safe.code_span(finding.path) + ": " if finding.path else ""
             level = "" if finding.severity == "error" else f"{finding.severity}: "
             lines.append(f"- {where}{level}{safe.text(finding.message)} "
                          f"({safe.code_span(finding.rule)})")
+        if len(problems) > FINDINGS_SHOWN:
+            lines.append(f"- … and {len(problems) - FINDINGS_SHOWN} more; all of them: "
+                         "`relbot mr check` in the job log")
     if component.next_version:
         lines += ["", f"**If this merged now:** {safe.text(component.current_version or '?')} "
                       f"→ **{safe.text(component.next_version)}**"]
+    if component.hotfix_version:
+        lines += ["", f"**This hotfix will release** {safe.code_span(component.hotfix_version)} "
+                      "(the release commit is on the MR's branch after `relbot mr check --fix`; "
+                      "`relbot cut --hotfix` tags it after the merge)"]
     if component.notes_md:
         lines += ["", "<details><summary>Release notes preview</summary>", "",
-                  safe.code_block(component.notes_md.strip("\n"), "markdown"), "",
-                  "</details>"]
+                  *_preview(component.notes_md.strip("\n")), "</details>"]
+    return lines
+
+
+def preview(notes: str, entries: int = PREVIEW_ENTRIES,
+            chars: int = PREVIEW_CHARS) -> tuple[str, int]:
+    """The head of ``notes`` (whole lines, at most ``entries`` entries and ``chars``
+    characters) and how many entries it leaves out."""
+    shown: list[str] = []
+    size = count = 0
+    lines = notes.splitlines()
+    for index, line in enumerate(lines):
+        entry = line.lstrip().startswith(("- ", "* "))
+        if (entry and count == entries) or size + len(line) + 1 > chars:
+            rest = lines[index:]
+            left = sum(1 for rest_line in rest if rest_line.lstrip().startswith(("- ", "* ")))
+            if not shown:  # one line longer than the whole budget: cut it
+                shown.append(line[:chars] + " …")
+            return "\n".join(shown), max(left, 1)
+        shown.append(line)
+        size += len(line) + 1
+        count += entry
+    return notes, 0
+
+
+def _preview(notes: str) -> list[str]:
+    head, left = preview(notes)
+    lines = [safe.code_block(head, "markdown"), ""]
+    if left:
+        lines += [f"… and {left} more {'entry' if left == 1 else 'entries'}; full notes: "
+                  "`relbot notes --draft`", ""]
     return lines
 
 

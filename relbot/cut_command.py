@@ -6,10 +6,12 @@ the JSON-ready result, so ``--json`` prints exactly what happened.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from relbot.ci_env import CiEnv
 from relbot.config import load_config
 from relbot.errors import ConfigError, ReleaseRefused, UsageError
 from relbot.forge import Forge, NoForge, UnavailableForge
@@ -32,13 +34,16 @@ def run_cut(
     push: bool,
     prepare: bool = False,
     finish: bool = False,
+    ci: CiEnv | None = None,
     release_text: bool = True,
 ) -> dict[str, Any]:
     """Cut the release(s); returns what happened as JSON-ready data (without
     ``release_text``, the forge release's text only where a forge release was made)."""
     config = load_config(root.resolve())
+    # The CI environment is read here, once; the core gets values (relbot.ci_env).
+    ci = ci if ci is not None else CiEnv.from_environ(os.environ)
     options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push,
-                         prepare=prepare, finish=finish)
+                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch)
 
     def forge_for(project: Project) -> Forge:
         if not push:
@@ -46,7 +51,7 @@ def run_cut(
         from relbot.forge.factory import make_forge
 
         try:
-            return make_forge(config, project.component)
+            return make_forge(config, project.component, ci)
         except ConfigError as exc:
             if not dry_run:
                 raise  # refuse before anything changes, not at the last step
@@ -67,7 +72,7 @@ def run_cut(
     from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
 
     for warning in policy_warnings(project, hotfix=hotfix):
-        say(f"warning: {warning}")
+        say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())

@@ -34,12 +34,13 @@ from relbot.ci_env import CiEnv
 from relbot.config import Config, rel
 from relbot.errors import GitError, RelbotError, UsageError
 from relbot.findings import Finding, errors
-from relbot.fragments import Fragment, FragmentName, parse_name, taken_counters
+from relbot.fragments import Fragment, FragmentName, read_name, taken_counters
 
 if TYPE_CHECKING:
     from relbot.forge.credentials import Token
     from relbot.git import GitRepo
     from relbot.project import Project
+    from relbot.release_commit import ProvenRelease
     from relbot.tree import Tree
 
 
@@ -123,6 +124,7 @@ class ComponentReport:
     current_version: str | None = None
     next_version: str | None = None
     notes_md: str | None = None
+    hotfix_version: str | None = None  # pre-merge hotfix MR: the version it will release
 
     @property
     def ok(self) -> bool:
@@ -162,6 +164,8 @@ class MrReport:
             if component.next_version:
                 lines.append(f"    if merged now: {component.current_version} -> "
                              f"{component.next_version}")
+            if component.hotfix_version:
+                lines.append(f"    this hotfix will release {component.hotfix_version}")
         lines.extend(f"  {notice}" for notice in self.notices)
         lines.append("  verdict: " + ("all checks passed" if self.ok else "problems found"))
         return "\n".join(lines)
@@ -211,7 +215,7 @@ def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git:
     steering = steering_changes(config, projects, git, head, changed)
     if steering:
         notices.extend(_steering_notices(steering))
-    reports = tuple(_check_component(config, project, mr, changed, git, steering)
+    reports = tuple(_check_component(config, project, mr, changed, git, steering, head)
                     for project in projects)
     head_sha = git.rev(head) or ""
     return MrReport(mr, head_sha, reports,
@@ -220,7 +224,7 @@ def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git:
 
 def _check_component(config: Config, project: Project, mr: MergeRequest,
                      changed: list[tuple[str, str]], git: GitRepo,
-                     steering: Sequence[SteeringChange]) -> ComponentReport:
+                     steering: Sequence[SteeringChange], head: str = "HEAD") -> ComponentReport:
     component = project.component
     dirs = sorted({rel(project.fragment_directory(hotfix), project.root)
                    for hotfix in (False, True)})
@@ -258,7 +262,55 @@ def _check_component(config: Config, project: Project, mr: MergeRequest,
                                   fmt="md", title=False).text
         except RelbotError as exc:  # the preview is a courtesy, not a check
             notes = f"(no preview: {exc})"
-    return ComponentReport(component.name, tuple(checks), current, next_version, notes)
+    coming = hotfix_version(project, mr, git, head) if pre_merge_hotfix(project, mr) else None
+    return ComponentReport(component.name, tuple(checks), current, next_version, notes,
+                           coming)
+
+
+def pre_merge_hotfix(project: Project, mr: MergeRequest) -> bool:
+    """A hotfix MR of a component whose hotfix release commit is made in the MR."""
+    return project.component.hotfix_mode == "pre-merge" and is_hotfix_mr(project, mr)
+
+
+def hotfix_release(project: Project, git: GitRepo, base: str,
+                   head: str) -> ProvenRelease | None:
+    """The content-proven release commit of this component among the MR's commits.
+
+    Only commits carrying relbot's trailer are candidates (one ``rev-list``), so
+    the proof runs on a handful at most, however long the MR.
+    """
+    from relbot.release_commit import TRAILER_COMPONENT, prove_release_commit
+
+    candidates = git.run("rev-list", "--fixed-strings", f"--grep={TRAILER_COMPONENT}: ",
+                         f"{base}..{head}").split()
+    for commit in candidates:
+        proven = prove_release_commit(project, git, commit)
+        if proven is not None and proven.spec.flow == "hotfix":
+            return proven
+    return None
+
+
+def hotfix_version(project: Project, mr: MergeRequest, git: GitRepo,
+                   head: str) -> str | None:
+    """The version this pre-merge hotfix MR releases: its release commit's, or the patch
+    bump of the version file at its head (what ``--fix`` will write)."""
+    from relbot.release_commit import blob
+    from relbot.version_file import version_text
+    from relbot.versions import parse_version
+
+    proven = hotfix_release(project, git, mr.base, head)
+    if proven is not None:
+        return proven.spec.version
+    version_file = project.component.version_file
+    if version_file is None:
+        return None
+    path = rel(version_file, project.root)
+    try:
+        current = parse_version(version_text(version_file, blob(git, head, path), path),
+                                f"version file {path} holds")
+    except RelbotError:
+        return None  # the lint and the release say why; the preview stays silent
+    return str(current.bump_patch())
 
 
 @dataclass(frozen=True)
@@ -407,7 +459,7 @@ def mr_fragments(project: Project,
     for status, path in changed:
         candidate = project.root / path
         if status == "A" and candidate.parent in homes:
-            parsed = parse_name(candidate.name, project.settings.types)
+            parsed = read_name(candidate.name, project.settings.types)
             if parsed is not None:
                 found.append((candidate, parsed))
     return found
@@ -465,30 +517,72 @@ def _numbers(project: Project, mr: MergeRequest,
 
 
 def fix_fragments(projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
-                  token: Token | None = None, server_url: str | None = None) -> FixResult:
-    """``mr check --fix``: rename this MR's non-numeric fragment numbers to its IID.
+                  token: Token | None = None, server_url: str | None = None,
+                  date: str | None = None) -> FixResult:
+    """``mr check --fix``: rename this MR's non-numeric fragment numbers to its IID and, in
+    a pre-merge hotfix MR, add the hotfix release commit.
 
-    Commits the renames on the MR's own head (in a merged-results pipeline:
-    ``CI_MERGE_REQUEST_SOURCE_BRANCH_SHA``, never the temporary merge commit)
-    and pushes that commit to the source branch, with ``token`` in an HTTP
-    header, and only when the source project lies on ``server_url`` (the GitLab
-    the job runs on). Never for a fork.
+    Both are commits on the MR's own head (in a merged-results pipeline:
+    ``CI_MERGE_REQUEST_SOURCE_BRANCH_SHA``, never the temporary merge commit),
+    pushed in one push to the source branch, with ``token`` in an HTTP header,
+    and only when the source project lies on ``server_url`` (the GitLab the job
+    runs on). Never for a fork. A branch that already holds a content-proven
+    hotfix release commit gets none again.
     """
     changed = changed_files(git, mr.base, mr.head)
     orphan = {id(p): p.settings.orphan_prefix for p in projects}
     todo = [(project, path) for project in projects
             for path, parsed in mr_fragments(project, changed)
             if not parsed.issue.isdigit() and not parsed.issue.startswith(orphan[id(project)])]
-    if not todo:
+    hotfixes = [project for project in projects if pre_merge_hotfix(project, mr)]
+    if not todo and not hotfixes:
         return FixResult()
+    branch, refusal = _fix_branch(mr, git, hotfix_only=bool(hotfixes and not todo))
+    if branch is None:
+        return FixResult(notices=(refusal,))
+    renames: list[tuple[str, str]] = []
+    notices: list[str] = []
+    start = git.rev(mr.head) or mr.head
+    commit = start
+    if todo:
+        commit = _rename_commit(todo, mr, git, renames)
+        notices.append(f"renamed {len(renames)} fragment(s)")
+    for project in hotfixes:
+        commit, said = _hotfix_commit(project, mr, git, commit,
+                                      date or datetime.date.today().isoformat())
+        notices.append(said)
+    if commit == start:
+        return FixResult(tuple(renames), tuple(notices), None)
+    remote, env = push_target(mr, token, server_url)
+    push = git.push_atomic([f"{commit}:refs/heads/{branch}"], remote=remote, env=env)
+    if not push.ok:
+        reason = push.message.splitlines()[-1] if push.message else "refused"
+        what = "the renamed fragments" if not hotfixes else f"the fixes ({'; '.join(notices)})"
+        return FixResult(tuple(renames), (f"{what} could not be pushed to {branch}: {reason}",),
+                         None)
+    done = f"{'; '.join(notices)}; pushed to {branch}" if hotfixes else \
+        f"renamed {len(renames)} fragment(s) and pushed them to {branch}"
+    return FixResult(tuple(renames), (done,), commit)
+
+
+def _fix_branch(mr: MergeRequest, git: GitRepo, *, hotfix_only: bool) -> tuple[str | None, str]:
+    """(the branch --fix pushes to, "") or (None, the one sentence why it pushes nowhere)."""
     if mr.from_fork:
-        return FixResult(notices=("--fix does not push to forks: rename the fragments to "
-                                  f"{mr.iid}.* in your branch.",))
+        if hotfix_only:
+            return None, ("--fix does not push to forks: a pre-merge hotfix needs its MR "
+                          "from a branch of the project itself, where relbot can add the "
+                          "release commit.")
+        return None, (f"--fix does not push to forks: rename the fragments to {mr.iid}.* "
+                      "in your branch.")
     branch = mr.source_branch or (None if mr.merged_result else git.current_branch())
     if not branch:
-        return FixResult(notices=("--fix needs the MR's source branch "
-                                  "(CI_MERGE_REQUEST_SOURCE_BRANCH_NAME).",))
-    renames = []
+        return None, "--fix needs the MR's source branch (CI_MERGE_REQUEST_SOURCE_BRANCH_NAME)."
+    return branch, ""
+
+
+def _rename_commit(todo: list[tuple[Project, Path]], mr: MergeRequest, git: GitRepo,
+                   renames: list[tuple[str, str]]) -> str:
+    """The commit with ``todo``'s fragments renamed to the IID (``renames`` is filled)."""
     reserved: dict[Path, set[tuple[str, int]]] = {}
     for project, source in todo:
         target = source.with_name(renumbered(source, project, mr.iid,
@@ -500,17 +594,29 @@ def fix_fragments(projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
         for source_rel, target_rel in renames:
             git.run("mv", "--", source_rel, target_rel)
         git.run("commit", "--quiet", "-m", message, "-m", body)
-        commit = git.rev("HEAD") or "HEAD"
-    else:
-        commit = _commit_renames(git, mr.head, renames, f"{message}\n\n{body}\n")
-    remote, env = push_target(mr, token, server_url)
-    push = git.push_atomic([f"{commit}:refs/heads/{branch}"], remote=remote, env=env)
-    if not push.ok:
-        reason = push.message.splitlines()[-1] if push.message else "refused"
-        return FixResult(tuple(renames), (f"the renamed fragments could not be pushed to "
-                                          f"{branch}: {reason}",), None)
-    return FixResult(tuple(renames), (f"renamed {len(renames)} fragment(s) and pushed them "
-                                      f"to {branch}",), commit)
+        return git.rev("HEAD") or "HEAD"
+    return _commit_renames(git, mr.head, renames, f"{message}\n\n{body}\n")
+
+
+def _hotfix_commit(project: Project, mr: MergeRequest, git: GitRepo, head: str,
+                   date: str) -> tuple[str, str]:
+    """(new head, what happened): the hotfix release commit on ``head``, unless the MR
+    already holds one (a rerun)."""
+    from relbot.release import write_hotfix_commit
+
+    name = project.component.name
+    proven = hotfix_release(project, git, mr.base, head)
+    if proven is not None:
+        return head, (f"{name}: the branch already holds the release commit of "
+                      f"{proven.spec.version} ({proven.commit[:12]}); nothing to add")
+    assert mr.target_branch is not None  # noqa: S101 - pre_merge_hotfix checked it
+    try:
+        commit = write_hotfix_commit(project, head, date, mr.target_branch)
+    except RelbotError as exc:
+        return head, f"{name}: no hotfix release commit: {exc}"
+    version = git.trailer(commit, "Relbot-Version")
+    return commit, (f"{name}: added the release commit of hotfix "
+                    f"{version[0] if version else '?'}")
 
 
 def _commit_renames(git: GitRepo, parent: str, renames: list[tuple[str, str]],

@@ -80,6 +80,11 @@ def token_variable(config: Config) -> str | None:
         config.gitlab_token_env
 
 
+_TOKEN_CONTEXT = ("CI", "GITLAB_CI", "CI_COMMIT_REF_PROTECTED", "CI_COMMIT_REF_NAME",
+                  "CI_MERGE_REQUEST_PROJECT_ID", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID",
+                  "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+
+
 def _comment(config: Config, report: MrReport, ci: CiEnv, token: Token | None) -> str:
     from relbot.comment import MARKER, render_comment
     from relbot.forge import upsert_comment
@@ -94,13 +99,17 @@ def _comment(config: Config, report: MrReport, ci: CiEnv, token: Token | None) -
         return ("comment: not posted: the MR's project is unknown outside CI (set "
                 "gitlab_project); the checks above ran fully.")
     # The forge sees only what this boundary hands it: the job's GitLab, the chosen token.
+    # The token under the name it was found in, so that messages name the right variable,
+    # and the pipeline's non-secret context, so that a missing token is explained rightly.
+    context = {name: ci.environ.get(name) or "" for name in _TOKEN_CONTEXT}
     env = {key: value for key, value in {
+        **context,
         "CI_SERVER_URL": ci.server_url or "",
-        config.gitlab_token_env: token.value if token else "",
+        (token.variable if token else config.gitlab_token_env): token.value if token else "",
         "CI_JOB_TOKEN": (ci.environ.get("CI_JOB_TOKEN") or "").strip(),
     }.items() if value}
     try:
-        forge = gitlab_merge_requests(config, project, env=env)
+        forge = gitlab_merge_requests(config, project, env, ci)
         outcome = upsert_comment(forge, report.mr.iid, render_comment(report), marker=MARKER,
                                  ok=report.ok)
     except (ForgeError, ConfigError) as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -103,6 +102,7 @@ class CutOptions:
     push: bool = True
     prepare: bool = False
     finish: bool = False
+    ci_branch: str | None = None  # CI_COMMIT_BRANCH (relbot.ci_env): the detached job's branch
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ def plan_release(project: Project, options: CutOptions, forge: Forge) -> Release
     _check_options(project, options)
     _require_no_operation_in_progress(git)
     current = git.current_branch()
-    branch = _branch(current)
+    branch = _branch(current, options.ci_branch)
     head = git.rev("HEAD")
     if head is None:
         raise ReleaseRefused("the repository has no commits yet.")
@@ -331,10 +331,9 @@ def _git(project: Project) -> GitRepo:
     return project.git
 
 
-def _branch(branch: str | None) -> str:
+def _branch(branch: str | None, ci_branch: str | None) -> str:
     if branch:
         return branch
-    ci_branch = os.environ.get("CI_COMMIT_BRANCH")
     if ci_branch:
         return ci_branch  # GitLab CI checks out a detached HEAD; execute() attaches it
     raise ReleaseRefused("HEAD is detached; check out the branch to release from.")

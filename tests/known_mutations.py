@@ -42,6 +42,9 @@ MUTATIONS = (
     Mutation(
         "logging-filter-noop", "the logging masking filter made a no-op", "relbot/secrets.py",
         "        record.msg = mask(record.getMessage())\n        record.args = None\n"
+        "        if record.exc_info:\n"
+        "            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))\n"
+        "            record.exc_info = None\n"
         "        return True\n",
         "        return True\n",
         ("tests/test_secrets.py::test_logging_filter_masks_a_library_record",

@@ -110,9 +110,6 @@ def merged_result(checked: MrRepo) -> str:
     return head
 
 
-@pytest.mark.xfail(strict=True, reason="12.3: mr check must take the MR's range from "
-                   "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA (helper trust's mr.py); remove this "
-                   "mark once that is merged")
 def test_merged_results_pipeline_checks_only_the_mrs_fragments(
         relbot_wheel: Path, tmp_path: Path, gitlab_standin: GitLabStandIn,
         monkeypatch: pytest.MonkeyPatch) -> None:

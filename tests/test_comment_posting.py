@@ -23,9 +23,8 @@ from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast
 
 def _forge(standin: GitLabStandIn) -> GitLabMergeRequests:
     scenario = cast(standin)
-    return GitLabMergeRequests(Connection(standin.url, Token(scenario.bot_token, "RELBOT_MR_TOKEN", "mr"), None,
-                                          2.0),
-                               scenario.project.id)
+    token = Token(scenario.bot_token, "RELBOT_MR_TOKEN", "mr")
+    return GitLabMergeRequests(Connection(standin.url, token, None, 2.0), scenario.project.id)
 
 
 def test_a_human_quoting_the_marker_never_captures_relbots_note(

@@ -242,14 +242,14 @@ def test_verify_release_access(gitlab_standin: GitLabStandIn) -> None:
 # -- GitLab's text limits -------------------------------------------------------------------
 
 
-def test_an_over_long_comment_is_shortened_with_a_link(gitlab_standin: GitLabStandIn,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_over_long_comment_is_shortened_with_a_link(gitlab_standin: GitLabStandIn) -> None:
     """A body past 1,000,000 characters is cut, keeps the marker and a closed code block,
     and links the job log."""
     scenario = cast(gitlab_standin)
-    monkeypatch.setenv("CI_JOB_URL", "https://gitlab.example/yaook/k8s/-/jobs/7")
+    # CI_JOB_URL, as relbot.mr_command hands it down from the CiEnv
     forge = GitLabMergeRequests(Connection(gitlab_standin.url, mr_token(scenario.bot_token),
-                                           None, 30.0), "yaook/k8s")
+                                           None, 30.0), "yaook/k8s",
+                                job_url="https://gitlab.example/yaook/k8s/-/jobs/7")
     body = f"{MARKER}\n```\n" + "line of output\n" * 80_000
     outcome = upsert_comment(forge, 1, body, marker=MARKER, ok=False)
     assert outcome is not None

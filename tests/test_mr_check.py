@@ -235,3 +235,15 @@ def test_mr_check_without_comment_never_imports_python_gitlab(
     result = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
                             text=True, check=False)
     assert "EXIT 0" in result.stdout and "GITLAB False" in result.stdout, result
+
+
+def test_two_type_fragment_name_counts_as_its_mr(mr_repo: tuple[Repo, str]) -> None:
+    """`939.feature.BREAKING.x` (real Yaook/K8s v2.0.0) is MR 939's fragment, as the release
+    reads it (relbot.fragments.read_name), not a wrong or placeholder number."""
+    repo, base = mr_repo
+    repo.write(f"{FRAGMENTS}/939.feature.BREAKING.x", "Rotate the root CA.\n")
+    repo.commit_all("Root CA rotation")
+    result = run(["mr", "check", "--iid", "939", "--base", base, "--no-comment"], repo.path)
+    assert result.code == 0, result.out
+    assert "[ok  ] MR number: !939" in result.out
+    assert "[ok  ] fragment present: docs/_releasenotes/939.feature.BREAKING.x" in result.out

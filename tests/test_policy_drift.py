@@ -284,3 +284,4 @@ def test_cut_shows_the_policy_warnings(tmp_path: Path) -> None:
     result = run(["cut", "--yes", "--no-push", "--date", "2026-12-01"], repo.path)
     assert result.code == 0, result.err
     assert "warning: the window still has Kubernetes 1.34 as supported" in result.out
+    assert [line for line in result.out.splitlines() if line.count("warning:") > 1] == []

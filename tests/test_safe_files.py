@@ -31,7 +31,7 @@ def test_one_byte_more_is_too_large(tmp_path: Path, looked_at: bool) -> None:
     with pytest.raises(Refused) as refused:
         read_bounded(path, 10, looked_at=looked_at)
     assert (refused.value.rule, refused.value.size, str(refused.value)) == (
-        "too-large", 11, "too-large")
+        "too-large", 11, "is 11 bytes, more than relbot reads")
 
 
 @pytest.mark.parametrize("looked_at", [False, True])
@@ -60,11 +60,11 @@ def test_a_directory_and_a_fifo_are_not_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("looked_at", [False, True])
-def test_a_missing_file_is_unreadable_with_the_reason(tmp_path: Path, looked_at: bool) -> None:
-    """The reason is the system's own words."""
+def test_a_missing_file_is_missing_with_the_reason(tmp_path: Path, looked_at: bool) -> None:
+    """A missing file has its own rule; the detail is the system's own words."""
     with pytest.raises(Refused) as refused:
         read_bounded(tmp_path / "gone", 100, looked_at=looked_at)
-    assert (refused.value.rule, refused.value.detail) == ("unreadable",
+    assert (refused.value.rule, refused.value.detail) == ("missing",
                                                           "No such file or directory")
 
 

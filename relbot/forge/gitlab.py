@@ -13,7 +13,6 @@ token lacks, after GitLab's "Roles and permissions" page.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from relbot.secrets import mask, register
 if TYPE_CHECKING:
     import gitlab
     from gitlab.v4.objects import Project
+
+    from relbot.ci_env import CiEnv
 
 T = TypeVar("T")
 READ_RETRIES = 3
@@ -90,10 +91,10 @@ def gitlab_url(config: Config, environ: Mapping[str, str]) -> str:
     return url
 
 
-def connection_from(config: Config, env: Mapping[str, str] | None = None, *,
+def connection_from(config: Config, environ: Mapping[str, str], *,
                     purpose: Purpose = "mr") -> Connection:
-    """GitLab URL and the token for ``purpose`` from the configuration and the environment."""
-    environ = os.environ if env is None else env
+    """GitLab URL and the token for ``purpose`` from the configuration and the variables the
+    command layer hands in (a :class:`relbot.ci_env.CiEnv`'s mapping, or its choice of it)."""
     url = gitlab_url(config, environ)
     token = resolve_token(environ, purpose, config.gitlab_token_env)
     job_token = (environ.get("CI_JOB_TOKEN") or "").strip() or None
@@ -122,15 +123,16 @@ def _session(gl: gitlab.Gitlab) -> GuardedSession:
     return session
 
 
-def gitlab_forge_for_release(config: Config, component: Component) -> GitLabReleases:
+def gitlab_forge_for_release(config: Config, component: Component,
+                             ci: CiEnv) -> GitLabReleases:
     """The forge that publishes ``component``'s releases."""
-    connection = connection_from(config, purpose="release")
-    project = config.gitlab_project or os.environ.get("CI_PROJECT_ID")
+    connection = connection_from(config, ci.environ, purpose="release")
+    project = config.gitlab_project or ci.project_id
     if not project:
         raise ConfigError(f"{config.source_name}: forge = \"gitlab\" needs the project: set "
                           "gitlab_project or run in GitLab CI (CI_PROJECT_ID).")
     if connection.token is None and not connection.job_token:
-        reason = missing_token_reason(os.environ, "release", config.gitlab_token_env)
+        reason = missing_token_reason(ci.environ, "release", config.gitlab_token_env)
         raise ConfigError(f"forge = \"gitlab\" cannot publish the release: {reason}; or use "
                           "--no-push to stop after the tag.")
     return GitLabReleases(connection, project)
@@ -548,10 +550,11 @@ class GitLabMergeRequests:
     """
 
     def __init__(self, connection: Connection, project: str | int,
-                 missing_token: str | None = None) -> None:
+                 missing_token: str | None = None, job_url: str | None = None) -> None:
         self.connection = connection
         self.project_ref = project
         self.missing_token = missing_token or "no access token"
+        self.job_url = job_url  # CI_JOB_URL: where a shortened report points for the rest
         self._gl: gitlab.Gitlab | None = None
 
     @property
@@ -608,7 +611,7 @@ class GitLabMergeRequests:
         return guarded(call, search)
 
     def _limit(self, body: str) -> str:
-        return shorten(body, os.environ.get("CI_JOB_URL") or None, "report")
+        return shorten(body, self.job_url, "report")
 
     def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
         """Start relbot's thread; a transient failure is followed by a look-up, not a retry."""
@@ -663,21 +666,21 @@ def _note(discussion_id: str, data: Mapping[str, Any]) -> Note:
                 int((data.get("author") or {}).get("id") or 0), bool(data.get("resolved")))
 
 
-def gitlab_merge_requests(config: Config, project: str | None = None,
-                          env: dict[str, str] | None = None) -> GitLabMergeRequests:
+def gitlab_merge_requests(config: Config, project: str | None, env: Mapping[str, str],
+                          ci: CiEnv) -> GitLabMergeRequests:
     """The MR side of GitLab for the MR check (project from CI when not given).
 
-    ``env``: the variables ``relbot.mr_command`` chose (URL, token), instead of
-    the whole environment.
+    ``env``: the variables ``relbot.mr_command`` chose (URL, token) from ``ci``,
+    which names the project and says why a token is missing.
     """
     connection = connection_from(config, env, purpose="mr")
-    ref = project or config.gitlab_project or os.environ.get("CI_MERGE_REQUEST_PROJECT_ID") \
-        or os.environ.get("CI_PROJECT_ID")
+    ref = project or config.gitlab_project or ci.mr_project
     if not ref:
         raise ConfigError(f"{config.source_name}: the MR's project is unknown: run in a "
                           "merge-request pipeline (CI_MERGE_REQUEST_PROJECT_ID) or set "
                           "gitlab_project.")
     missing = None
     if connection.token is None:
-        missing = missing_token_reason(os.environ, "mr", config.gitlab_token_env)
-    return GitLabMergeRequests(connection, ref, missing)
+        missing = missing_token_reason(ci.environ, "mr", config.gitlab_token_env)
+    return GitLabMergeRequests(connection, ref, missing,
+                               (ci.environ.get("CI_JOB_URL") or "").strip() or None)

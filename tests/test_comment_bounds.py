@@ -1,0 +1,60 @@
+"""The bot comment stays under GitLab's note limit, whatever the number of pending fragments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relbot.comment import preview
+from relbot.gitlab_standin import GitLabStandIn
+from relbot.gitlab_standin.state import NOTE_MAX_CHARS
+from tests.conftest import make_repo, run, yaook_like_files
+from tests.gitlab_fixtures import FRAGMENTS, cast, ci, fragment, relbot_toml
+
+PENDING = 2_000
+TEXT = "A pending change that is described at some length, " * 12  # ~620 characters
+
+
+def test_preview_keeps_whole_lines_and_counts_the_rest() -> None:
+    """At most N entries and K characters, whole lines; the rest is counted, not shown."""
+    notes = "### Features\n\n" + "".join(f"- entry {i}\n" for i in range(10))
+    head, left = preview(notes, entries=3, chars=10_000)
+    assert head.splitlines()[-1] == "- entry 2" and left == 7
+    head, left = preview(notes, entries=100, chars=40)
+    assert len(head) <= 40 and left == 10 - head.count("- entry")
+    assert preview(notes) == (notes, 0)
+    head, left = preview("- " + "x" * 100, entries=5, chars=20)
+    assert head == "- " + "x" * 18 + " …" and left == 1
+
+
+@pytest.mark.reliability("Hostile fragments")
+def test_comment_with_notes_over_gitlabs_limit_is_posted(
+        tmp_path: Path, gitlab_standin: GitLabStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pending notes longer than GitLab's 1,000,000-character note limit (the stand-in
+    answers 400 to more; the forge cut the body just below it, mid-notes): the comment shows
+    a bounded preview and says how many entries it leaves out and where the full notes are."""
+    files = yaook_like_files()
+    files["relbot.toml"] = relbot_toml()
+    files.update({f"{FRAGMENTS}/{1000 + i}.fix": f"{TEXT}{i}.\n" for i in range(PENDING)})
+    assert sum(len(text) for text in files.values()) > NOTE_MAX_CHARS
+    repo = make_repo(tmp_path, files)
+    base = repo.git("rev-parse", "HEAD")
+    mr = cast(gitlab_standin).mr
+    repo.git("checkout", "-q", "-b", mr.source_branch)
+    for path, text in fragment(mr.iid).items():
+        repo.write(path, text)
+    repo.commit_all("A thing")
+    ci(monkeypatch, gitlab_standin, mr, base, token=cast(gitlab_standin).bot_token)
+    result = run(["mr", "check"], repo.path)
+    assert result.code == 0, result.out + result.err
+    threads = [d for d in gitlab_standin.discussions(mr)
+               if d.notes[0].author_id == cast(gitlab_standin).bot.id]
+    assert len(threads) == 1, result.err
+    body = threads[0].notes[0].body
+    assert len(body) < 100_000  # a tenth of the limit: not GitLab-length shortening
+    shown = body.count("\n- A pending change")
+    assert 0 < shown < PENDING
+    assert "- A new thing." in body  # the MR's own entry, in the first section
+    assert (f"… and {PENDING - shown} more entries; full notes: `relbot notes --draft`"
+            in body)
