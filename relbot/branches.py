@@ -14,7 +14,7 @@ from relbot.errors import ConfigError, GitError, ReleaseRefused
 
 if TYPE_CHECKING:
     from relbot.config import Component, Config
-    from relbot.git import GitRepo
+    from relbot.git import GitRepo, RemoteRefs
 
 _SAMPLE = {"version": "1.2.3", "major": 1, "minor": 2}
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
@@ -104,23 +104,24 @@ def is_prepare_branch(component: Component, branch: str) -> bool:
 
 
 def default_branch(config: Config, component: Component, git: GitRepo, remote: bool,
-                   current: str) -> str:
+                   current: str, listing: RemoteRefs | None = None) -> str:
     """The branch normal releases are cut from, known for certain, or a refusal that says how.
 
     The remote's HEAD counts only when the branch it names exists there (a bare
     repository made by ``git init --bare`` points HEAD at a ``master`` nobody pushed).
+    ``listing`` is the plan's one ``ls-remote`` (HEAD and ``refs/heads/*``), where it has one.
     """
     if remote:
-        try:
-            out = git.run("ls-remote", "--symref", "origin", "HEAD", "refs/heads/*")
-        except GitError:
-            out = None
+        out = listing
+        if out is None:
+            try:
+                out = git.remote_refs(["refs/heads/*"])
+            except GitError:
+                out = None
         if out is not None:
-            match = re.search(r"^ref: refs/heads/(\S+)\tHEAD$", out, re.MULTILINE)
-            heads = {line.split("\t", 1)[1] for line in out.splitlines()
-                     if "\t" in line and not line.startswith("ref:")}
-            if match and f"refs/heads/{match.group(1)}" in heads:
-                return match.group(1)
+            head = out.head
+            if head is not None and head.startswith("refs/heads/") and head in out.refs:
+                return head.removeprefix("refs/heads/")
         if config.default_branch:
             return config.default_branch
         if out is None:

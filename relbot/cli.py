@@ -353,7 +353,8 @@ def cut(root: Path, component_name: str | None, dry_run: bool, yes: bool,
     try:
         data = run_cut(root, component_name, all_components=all_components, dry_run=dry_run,
                        confirm=confirm, say=out, date=date, version=version_text, pre=pre,
-                       hotfix=hotfix, push=not no_push, prepare=prepare, finish=finish)
+                       hotfix=hotfix, push=not no_push, prepare=prepare, finish=finish,
+                       release_text=as_json)
     except RelbotError as exc:
         if as_json:  # a JSON reader gets an object on failure too; the sentence goes to stderr
             from relbot.secrets import mask

@@ -43,8 +43,10 @@ def run_cut(
     prepare: bool = False,
     finish: bool = False,
     ci: CiEnv | None = None,
+    release_text: bool = True,
 ) -> dict[str, Any]:
-    """Cut the release(s); returns what happened as JSON-ready data."""
+    """Cut the release(s); returns what happened as JSON-ready data (without
+    ``release_text``, the forge release's text only where a forge release was made)."""
     config = load_config(root.resolve())
     # The CI environment is read here, once; the core gets values (relbot.ci_env).
     ci = ci if ci is not None else CiEnv.from_environ(os.environ)
@@ -71,7 +73,8 @@ def run_cut(
             raise UsageError("--version names one component's version; it does not go with "
                              "--all.")
         projects = [Project(root, c.name, config) for c in config.components]
-        return _all(projects, options, forge_for, dry_run, confirm, say, ci.server_url)
+        return _all(projects, options, forge_for, dry_run, confirm, say, release_text,
+                    ci.server_url)
 
     project = Project(root, component, config)
     forge = forge_for(project)
@@ -85,10 +88,10 @@ def run_cut(
         say("")
         say(plan.notes.text.rstrip("\n"))
         check_release_access(plan, forge)  # fails as the real run would (15.17)
-        return plan.as_dict(dry_run=True)
+        return plan.as_dict(dry_run=True, release_text=release_text)
     if plan.complete:
         say(f"{plan.tag} is already released completely; nothing to do.")
-        return plan.as_dict()
+        return plan.as_dict(release_text=release_text)
     if confirm is not None and not confirm(plan.describe() + "\n\n"
                                            + plan.notes.text.rstrip("\n")):
         raise ReleaseRefused("cancelled; nothing was changed.")
@@ -105,7 +108,7 @@ def run_cut(
     if (not push and plan.stage != "prepare" and project.git is not None
             and project.git.has_remote()):
         say("not pushed (--no-push): `relbot cut` again pushes it.")
-    return result.as_dict()
+    return result.as_dict(release_text=release_text or plan.forge != "none")
 
 
 def _push_env(project: Project, server_url: str | None) -> dict[str, str]:
@@ -126,7 +129,8 @@ def _done(step: Step) -> str:
 
 def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Project], Forge],
          dry_run: bool, confirm: Callable[[str], bool] | None,
-         say: Callable[[str], None], server_url: str | None = None) -> dict[str, Any]:
+         say: Callable[[str], None], release_text: bool = True,
+         server_url: str | None = None) -> dict[str, Any]:
     if not dry_run and confirm is not None:
         preview = release_all(projects, options, forge_for, dry_run=True)
         text = "\n\n".join(o.plan.describe() for o in preview if o.plan and not o.skipped)
@@ -149,8 +153,9 @@ def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Proj
             data.append({"component": outcome.component, "skipped": outcome.skipped})
         elif outcome.result is None and outcome.plan is not None:
             say(outcome.plan.describe())
-            data.append(outcome.plan.as_dict(dry_run=True))
+            data.append(outcome.plan.as_dict(dry_run=True, release_text=release_text))
         elif outcome.result is not None:
             say(f"{outcome.component}: released {outcome.result.plan.tag}")
-            data.append(outcome.result.as_dict())
+            data.append(outcome.result.as_dict(
+                release_text=release_text or outcome.result.plan.forge != "none"))
     return {"components": data}

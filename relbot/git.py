@@ -17,6 +17,7 @@ tenth of a second of imports in every light command and added nothing.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import re
 import subprocess
@@ -57,6 +58,21 @@ class TreeEntry:
 
 
 @dataclass(frozen=True)
+class RemoteRefs:
+    """What one ``ls-remote`` saw: ref -> object id (``^{}``: a tag's commit), the ref the
+    remote's HEAD names, and the patterns asked, so that a ref they do not cover is known
+    to be unknown rather than absent."""
+
+    refs: Mapping[str, str]
+    head: str | None
+    patterns: tuple[str, ...]
+
+    def covers(self, ref: str) -> bool:
+        """Whether the listing answers for ``ref`` (git matches patterns as globs)."""
+        return any(fnmatch.fnmatchcase(ref, pattern) for pattern in self.patterns)
+
+
+@dataclass(frozen=True)
 class PushResult:
     """What the remote said to a push."""
 
@@ -74,6 +90,7 @@ class GitRepo:
             raise GitError(f"{root} is not a git repository.")
         self.root = root
         self._batch: subprocess.Popen[bytes] | None = None
+        self._remotes: tuple[str, ...] | None = None
 
     @classmethod
     def find(cls, root: Path) -> GitRepo | None:
@@ -122,21 +139,61 @@ class GitRepo:
 
     def rev(self, rev: str) -> str | None:
         """The commit id of ``rev``, or ``None`` when it does not resolve."""
-        try:
-            return self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-        except GitError:
-            return None
+        found = self._lookup(f"{rev}^{{commit}}")
+        return None if found is None else found[0]
 
     def object_id(self, rev: str) -> str | None:
         """The object id ``rev`` names (a tag object for annotated tags), or ``None``."""
-        try:
-            return self.run("rev-parse", "--verify", "--quiet", rev)
-        except GitError:
-            return None
+        found = self._lookup(rev)
+        return None if found is None else found[0]
 
     def has_object(self, oid: str) -> bool:
         """Whether the object exists locally."""
-        return self.ok("cat-file", "-e", oid)
+        return self._lookup(oid) is not None
+
+    def file_at(self, rev: str, path: str) -> bytes | None:
+        """The content of file ``path`` at ``rev`` (one question to the batch), or ``None``."""
+        found = self._lookup(f"{rev}:{path}")
+        if found is None:
+            return None
+        if found[1] != "blob":
+            raise GitError(f"{path} at {rev[:12]} is a {found[1]}, not a file.")
+        return found[2]
+
+    def _lookup(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, content) of what ``name`` names, or ``None`` where it names nothing.
+
+        Asked of the one ``cat-file --batch`` process (it resolves revisions as
+        ``rev-parse`` does, and reads refs afresh for each question), so the many small
+        questions of a release plan start no process each. A name git's batch protocol
+        cannot carry (a line break, a leading option dash) goes to ``rev-parse``.
+        """
+        if "\n" in name or name.startswith("-") or not name.strip() or name != name.strip():
+            try:
+                oid = self.run("rev-parse", "--verify", "--quiet", name)
+            except GitError:
+                return None
+            kind = self.run("cat-file", "-t", oid)
+            return oid, kind, b"" if kind != "blob" else self.read_blob(oid)
+        batch = self._cat_file()
+        stdin, stdout = _pipes(batch)
+        try:
+            stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            stdin.flush()
+            line = stdout.readline()
+            if not line:
+                raise OSError("git cat-file ended early")
+            header = line.split()
+            # "<id> <type> <size>", or "<name> missing" / "<name> ambiguous" (a name
+            # may hold spaces: only a header of an id, a type and a size is an answer)
+            if not (len(header) == 3 and _OID.fullmatch(header[0].decode())
+                    and header[2].isdigit()):
+                return None
+            data = _read_exactly(stdout, int(header[2]) + 1)[:-1]
+        except (OSError, ValueError):
+            self.close()
+            raise GitError(f"git cat-file failed for {name!r}.") from None
+        return header[0].decode(), header[1].decode(), data
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether ``older`` is reachable from ``newer``."""
@@ -164,8 +221,26 @@ class GitRepo:
         return lines
 
     def has_remote(self, remote: str = REMOTE) -> bool:
-        """Whether the remote is configured."""
-        return remote in self.run("remote").split()
+        """Whether the remote is configured (asked once: a run never adds one)."""
+        if self._remotes is None:
+            self._remotes = tuple(self.run("remote").split())
+        return remote in self._remotes
+
+    def remote_refs(self, patterns: Iterable[str], remote: str = REMOTE) -> RemoteRefs:
+        """The remote's HEAD and the refs matching ``patterns``: one ``ls-remote``, one
+        network round trip, for every question a release plan asks the remote."""
+        wanted = tuple(patterns)
+        out = self.run("ls-remote", "--symref", remote, "HEAD", *wanted)
+        refs: dict[str, str] = {}
+        head = None
+        for line in out.splitlines():
+            left, _, name = line.partition("\t")
+            if left.startswith("ref: "):
+                if name == "HEAD":
+                    head = left.removeprefix("ref: ")
+                continue
+            refs[name] = left
+        return RemoteRefs(refs, head, wanted)
 
     def push_url(self, remote: str = REMOTE) -> str:
         """Where ``git push`` to ``remote`` goes (``pushurl`` if set, else ``url``)."""

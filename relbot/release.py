@@ -54,7 +54,7 @@ from relbot.versions import (
 
 if TYPE_CHECKING:
     from relbot.forge import Forge
-    from relbot.git import GitRepo
+    from relbot.git import GitRepo, RemoteRefs
     from relbot.project import Project
 
 
@@ -142,12 +142,18 @@ class ReleasePlan:
     target: str | None  # the commit the tag names, where already known
     merge_from: str | None  # prepare: the release branch to merge the default branch into
     notes: Notes
-    release_notes: Notes
+    render_release_notes: Callable[[], Notes] = field(repr=False, compare=False)
     fragments: tuple[str, ...]
     steps: tuple[Step, ...]
     default_branch: str | None = None
     resumed: bool = False
     forge: str = "none"
+
+    @functools.cached_property
+    def release_notes(self) -> Notes:
+        """The forge release's text (Markdown), rendered when first asked for: a cut that
+        makes no forge release (``forge = "none"``, ``--no-push``) never renders it."""
+        return self.render_release_notes()
 
     @property
     def component(self) -> str:
@@ -205,8 +211,12 @@ class ReleasePlan:
 
     def as_dict(self, *, done: Sequence[StepKind] = (), commit: str | None = None,
                 release_url: str | None = None, dry_run: bool = False,
-                messages: Sequence[str] = ()) -> dict[str, object]:
-        """The plan (and what a run did of it) as JSON: the same keys for every run."""
+                messages: Sequence[str] = (), release_text: bool = True) -> dict[str, object]:
+        """The plan (and what a run did of it) as JSON: the same keys for every run.
+
+        Without ``release_text``, ``release_notes`` is None: nobody reads it (the CLI
+        without ``--json``), so it is not rendered for them.
+        """
         return {
             "component": self.component,
             "version": self.version,
@@ -220,7 +230,7 @@ class ReleasePlan:
             "commit": commit or self.commit,
             "release_url": release_url,
             "notes": self.notes.text,
-            "release_notes": self.release_notes.text,
+            "release_notes": self.release_notes.text if release_text else None,
             "fragments": list(self.fragments),
             "steps": [{"step": s.key, "done": s.done or s.kind in done, "detail": s.detail}
                       for s in self.steps],
@@ -239,10 +249,11 @@ class ReleaseResult:
     release_url: str | None = None
     messages: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, object]:
-        """The result as JSON-ready data."""
+    def as_dict(self, *, release_text: bool = True) -> dict[str, object]:
+        """The result as JSON-ready data (see :meth:`ReleasePlan.as_dict`)."""
         return self.plan.as_dict(done=self.done, commit=self.commit,
-                                 release_url=self.release_url, messages=self.messages)
+                                 release_url=self.release_url, messages=self.messages,
+                                 release_text=release_text)
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -258,6 +269,8 @@ class _Context:
     remote: bool
     remote_sha: str | None
     head: str
+    listing: RemoteRefs | None = None  # the plan's one ls-remote: HEAD, heads, release tags
+    detached: bool = False
 
 
 def plan_release(project: Project, options: CutOptions, forge: Forge) -> ReleasePlan:
@@ -265,15 +278,22 @@ def plan_release(project: Project, options: CutOptions, forge: Forge) -> Release
     git = _git(project)
     _check_options(project, options)
     _require_no_operation_in_progress(git)
-    branch = _branch(git, options.ci_branch)
+    current = git.current_branch()
+    branch = _branch(current, options.ci_branch)
     head = git.rev("HEAD")
     if head is None:
         raise ReleaseRefused("the repository has no commits yet.")
     remote = git.has_remote()
-    remote_sha = _remote_ref(git, f"refs/heads/{branch}") if remote else None
+    # One ls-remote answers every question the plan asks the remote (one network round
+    # trip): its HEAD for the default branch, every branch, the component's release tags.
+    glob = tag_glob(project.component)
+    listing = (git.remote_refs(["refs/heads/*", f"refs/tags/{glob}",
+                                f"refs/tags/{glob}^{{}}"]) if remote else None)
+    remote_sha = _remote_ref(git, f"refs/heads/{branch}", listing) if remote else None
     if remote_sha is not None and not git.has_object(remote_sha):
         _fetch(git, f"refs/heads/{branch}")  # objects only: planning moves no ref of yours
-    ctx = _Context(project, git, forge, options, branch, remote, remote_sha, head)
+    ctx = _Context(project, git, forge, options, branch, remote, remote_sha, head, listing,
+                   current is None)
     if options.finish:
         return _plan_finish(ctx)
     resumed = _resumable(ctx)
@@ -311,8 +331,7 @@ def _git(project: Project) -> GitRepo:
     return project.git
 
 
-def _branch(git: GitRepo, ci_branch: str | None) -> str:
-    branch = git.current_branch()
+def _branch(branch: str | None, ci_branch: str | None) -> str:
     if branch:
         return branch
     if ci_branch:
@@ -320,7 +339,10 @@ def _branch(git: GitRepo, ci_branch: str | None) -> str:
     raise ReleaseRefused("HEAD is detached; check out the branch to release from.")
 
 
-def _remote_ref(git: GitRepo, ref: str) -> str | None:
+def _remote_ref(git: GitRepo, ref: str, listing: RemoteRefs | None = None) -> str | None:
+    """The remote's ``ref``: from the plan's listing where it covers the ref, else asked."""
+    if listing is not None and listing.covers(ref):
+        return listing.refs.get(ref)
     return git.ls_remote([ref]).get(ref)
 
 
@@ -373,11 +395,12 @@ def _new_release(ctx: _Context) -> ReleasePlan:
     if options.hotfix:
         _require_hotfix_branch_matches(project, ctx.branch, target)
     if options.pre:
-        existing = versions_from_tags(component, _all_tags(git, project, ctx.remote))
+        existing = versions_from_tags(component, _all_tags(git, project, ctx.remote,
+                                                           ctx.listing))
         target = prerelease(target.finalize_version(), options.pre, existing)
     require_forward(current, target)
     tag = component.tag(str(target))
-    _require_tag_free(git, tag, ctx.remote)
+    _require_tag_free(git, tag, ctx.remote, ctx.listing)
 
     merge_from = None
     release_branch = None
@@ -385,18 +408,20 @@ def _new_release(ctx: _Context) -> ReleasePlan:
     if flow == PREPARE:
         branch = branches.prepare_branch(component, str(target))
         release_branch = branches.release_branch(component, target.major, target.minor)
-        _require_branch_free(git, branch, ctx.remote)
+        _require_branch_free(git, branch, ctx.remote, ctx.listing)
         if target.patch:
-            merge_from = _branch_tip(git, release_branch, ctx.remote)
+            merge_from = _branch_tip(git, release_branch, ctx.remote, ctx.listing)
     elif flow == DIRECT:
-        release_branch = _new_release_branch(project, git, target, ctx.remote)
+        release_branch = _new_release_branch(project, git, target, ctx.remote, ctx.listing)
     spec = Spec(component.name, str(target), options.date, flow, branch, release_branch)
-    notes, release_notes = _render(project, found.fragments, target, options.date)
+    notes, release_notes = _render(project, found.fragments, target, options.date,
+                                   _publishes(ctx))
     steps = derive_steps(ctx, spec, flow, None, ctx.head if flow == PRE else None, default)
     return ReleasePlan(
         spec=spec, stage=flow, tag=tag, base=ctx.head, commit=None,
         target=ctx.head if flow == PRE else None, merge_from=merge_from, notes=notes,
-        release_notes=release_notes, fragments=tuple(f.relpath for f in found.fragments),
+        render_release_notes=release_notes,
+        fragments=tuple(f.relpath for f in found.fragments),
         steps=steps, default_branch=default, forge=ctx.forge.name,
     )
 
@@ -425,7 +450,13 @@ def derive_steps(ctx: _Context, spec: Spec, stage: str, commit: str | None,
     pushes = _pushes(ctx, spec, stage, tag)
     wanted = [dst for _, dst in pushes] + [f"{dst}^{{}}" for _, dst in pushes
                                             if dst.startswith("refs/tags/")]
-    remote_refs = git.ls_remote(wanted) if pushes else {}
+    listing = ctx.listing
+    if not pushes:
+        remote_refs: dict[str, str] = {}
+    elif listing is not None and all(listing.covers(ref) for ref in wanted):
+        remote_refs = {ref: listing.refs[ref] for ref in wanted if ref in listing.refs}
+    else:
+        remote_refs = git.ls_remote(wanted)
     if stage != PREPARE:
         steps.append(_tag_step(git, tag, target, remote_refs))
     if stage == DIRECT and spec.release_branch:
@@ -462,7 +493,7 @@ def _newest_line(ctx: _Context, version: str) -> bool:
     """Whether ``version`` belongs to the newest release line (no higher X.Y is tagged)."""
     mine = parse_version(version)
     others = versions_from_tags(ctx.project.component,
-                                _all_tags(ctx.git, ctx.project, ctx.remote))
+                                _all_tags(ctx.git, ctx.project, ctx.remote, ctx.listing))
     return all((v.major, v.minor) <= (mine.major, mine.minor) for v in others)
 
 
@@ -471,7 +502,12 @@ def _sync_step(ctx: _Context, spec: Spec, default: str) -> Step:
     git, project = ctx.git, ctx.project
     tag = project.component.tag(spec.version)
     branch = sync_branch(tag, default)
-    refs = git.ls_remote([f"refs/heads/{default}", f"refs/heads/{branch}"])
+    wanted = [f"refs/heads/{default}", f"refs/heads/{branch}"]
+    listing = ctx.listing
+    if listing is not None and all(listing.covers(ref) for ref in wanted):
+        refs = {ref: listing.refs[ref] for ref in wanted if ref in listing.refs}
+    else:
+        refs = git.ls_remote(wanted)
     tip = refs.get(f"refs/heads/{default}")
     done = False
     if tip is not None:
@@ -532,23 +568,48 @@ def _on_remote(git: GitRepo, remote_refs: dict[str, str], source: str, dst: str,
     return commit is not None and git.has_object(there) and git.is_ancestor(commit, there)
 
 
-def _render(project: Project, fragments: Sequence[Fragment], version: Version,
-            date: str) -> tuple[Notes, Notes]:
+def _render(project: Project, fragments: Sequence[Fragment], version: Version, date: str,
+            publish: bool) -> tuple[Notes, Callable[[], Notes]]:
+    """The changelog's notes, and how to get the forge release's Markdown text.
+
+    With ``publish`` (a forge release will be made) both in one go: one towncrier run
+    where both are Markdown (they differ in the heading only). Without, the release
+    text is rendered only if something asks for it (``cut --dry-run --json`` shows it).
+    """
     from relbot.notes import render_variants
 
-    # Changelog notes and forge release text in one go: one towncrier run where both are
-    # Markdown (they differ in the heading only).
-    notes, release_notes = render_variants(
-        project.component, project.settings, fragments,
-        project.component.notes_version(str(version)), date, [(None, True), ("md", False)])
-    if project.component.notes_supported_versions and project.component.policies:
+    component = project.component
+    heading = component.notes_version(str(version))
+    with_versions = bool(component.notes_supported_versions and component.policies)
+
+    def supported(notes: Notes) -> Notes:
+        if not with_versions:
+            return notes
         from relbot.policy.show import supported_versions_section
 
-        notes = replace(notes, text=notes.text.rstrip("\n") + "\n\n"
-                        + supported_versions_section(project, notes.fmt).strip("\n") + "\n")
-        release_notes = replace(release_notes, text=release_notes.text.rstrip("\n") + "\n\n"
-                                + supported_versions_section(project, "md").strip("\n") + "\n")
-    return notes, release_notes
+        return replace(notes, text=notes.text.rstrip("\n") + "\n\n"
+                       + supported_versions_section(project, notes.fmt).strip("\n") + "\n")
+
+    if publish:
+        notes, release_notes = render_variants(component, project.settings, fragments,
+                                               heading, date, [(None, True), ("md", False)])
+        ready = supported(release_notes)
+        return supported(notes), lambda: ready
+
+    (notes,) = render_variants(component, project.settings, fragments, heading, date,
+                               [(None, True)])
+
+    def later() -> Notes:
+        (release_notes,) = render_variants(component, project.settings, fragments, heading,
+                                           date, [("md", False)])
+        return supported(release_notes)
+
+    return supported(notes), later
+
+
+def _publishes(ctx: _Context) -> bool:
+    """Whether this run may make a forge release (the only user of its Markdown text)."""
+    return ctx.forge.name != "none" and not ctx.options.prepare
 
 
 def _require_clean(git: GitRepo) -> None:
@@ -568,7 +629,8 @@ def _require_branch(ctx: _Context, flow: str) -> str | None:
             raise ReleaseRefused(f"a hotfix is cut on a release branch ({example}), not on "
                                  f"{branch!r}.")
         return _default_or_none(ctx)
-    default = branches.default_branch(project.config, component, ctx.git, ctx.remote, branch)
+    default = branches.default_branch(project.config, component, ctx.git, ctx.remote, branch,
+                                      ctx.listing)
     if branch != default:
         raise ReleaseRefused(f"releases are cut on the default branch {default!r}, not on "
                              f"{branch!r} (hotfixes: --hotfix on a release branch).")
@@ -578,7 +640,7 @@ def _require_branch(ctx: _Context, flow: str) -> str | None:
 def _default_or_none(ctx: _Context) -> str | None:
     try:
         return branches.default_branch(ctx.project.config, ctx.project.component, ctx.git,
-                                       ctx.remote, ctx.branch)
+                                       ctx.remote, ctx.branch, ctx.listing)
     except ReleaseRefused:
         return None
 
@@ -626,34 +688,41 @@ def _require_policies(project: Project, fragments: Sequence[Fragment]) -> None:
                              "`relbot policy check` lists them all.")
 
 
-def _all_tags(git: GitRepo, project: Project, remote: bool) -> list[str]:
+def _all_tags(git: GitRepo, project: Project, remote: bool,
+              listing: RemoteRefs | None = None) -> list[str]:
     glob = tag_glob(project.component)
     tags = set(git.tags(glob))
     if remote:
-        tags |= {ref.removeprefix("refs/tags/").removesuffix("^{}")
-                 for ref in git.ls_remote([f"refs/tags/{glob}"])}
+        if listing is not None and f"refs/tags/{glob}" in listing.patterns:
+            seen = [ref for ref in listing.refs if ref.startswith("refs/tags/")]
+        else:
+            seen = list(git.ls_remote([f"refs/tags/{glob}"]))
+        tags |= {ref.removeprefix("refs/tags/").removesuffix("^{}") for ref in seen}
     return sorted(tags)
 
 
-def _require_tag_free(git: GitRepo, tag: str, remote: bool) -> None:
+def _require_tag_free(git: GitRepo, tag: str, remote: bool,
+                      listing: RemoteRefs | None = None) -> None:
     local = git.rev(f"refs/tags/{tag}")
     if local is not None:
         raise ReleaseRefused(f"tag {tag} already exists (on commit {local[:12]}); the "
                              "version file may be out of date, or give --version.")
-    if remote and _remote_ref(git, f"refs/tags/{tag}"):
+    if remote and _remote_ref(git, f"refs/tags/{tag}", listing):
         raise ReleaseRefused(f"tag {tag} already exists on the remote: someone released it "
                              "first; pull, then check the version file.")
 
 
-def _require_branch_free(git: GitRepo, branch: str, remote: bool) -> None:
+def _require_branch_free(git: GitRepo, branch: str, remote: bool,
+                         listing: RemoteRefs | None = None) -> None:
     if git.rev(f"refs/heads/{branch}") is not None or (
-            remote and _remote_ref(git, f"refs/heads/{branch}")):
+            remote and _remote_ref(git, f"refs/heads/{branch}", listing)):
         raise ReleaseRefused(f"branch {branch} exists already but holds no release commit "
                              "relbot can finish; delete it or give --version.")
 
 
-def _branch_tip(git: GitRepo, branch: str, remote: bool) -> str | None:
-    there = _remote_ref(git, f"refs/heads/{branch}") if remote else None
+def _branch_tip(git: GitRepo, branch: str, remote: bool,
+                listing: RemoteRefs | None = None) -> str | None:
+    there = _remote_ref(git, f"refs/heads/{branch}", listing) if remote else None
     if there is not None:
         if not git.has_object(there):
             _fetch(git, f"refs/heads/{branch}")
@@ -662,14 +731,14 @@ def _branch_tip(git: GitRepo, branch: str, remote: bool) -> str | None:
 
 
 def _new_release_branch(project: Project, git: GitRepo, target: Version,
-                        remote: bool) -> str | None:
+                        remote: bool, listing: RemoteRefs | None = None) -> str | None:
     component = project.component
     if not component.create_release_branch or target.patch or target.prerelease:
         return None
     name = branches.release_branch(component, target.major, target.minor)
     if git.rev(f"refs/heads/{name}") is not None:
         return None
-    if remote and _remote_ref(git, f"refs/heads/{name}"):
+    if remote and _remote_ref(git, f"refs/heads/{name}", listing):
         return None
     return name
 
@@ -713,7 +782,7 @@ def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | 
     if ctx.head not in chain:
         chain.insert(0, ctx.head)
     candidates: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in chain]
-    retry = git.current_branch() is None  # CI checks out the pipeline's commit detached
+    retry = ctx.detached  # CI checks out the pipeline's commit detached
     if retry and base and base != ctx.head and git.is_ancestor(ctx.head, base):
         ahead = git.commits_between(ctx.head, base)
         if len(ahead) == 1:  # a retried CI job: the remote holds the release commit
@@ -756,13 +825,13 @@ def _resume_plan(ctx: _Context, proven: ProvenRelease, stage: str,
         spec = replace(spec, date=ctx.options.date)
     version = parse_version(spec.version)
     fragments = _fragments_at(project, ctx.git, proven.parent, set(proven.removed))
-    notes, release_notes = _render(project, fragments, version, spec.date)
+    notes, release_notes = _render(project, fragments, version, spec.date, _publishes(ctx))
     default = _default_or_none(ctx)
     steps = derive_steps(ctx, spec, stage, proven.commit, target, default)
     return ReleasePlan(
         spec=spec, stage=stage, tag=project.component.tag(spec.version), base=proven.parent,
         commit=proven.commit, target=target or (proven.commit if stage != FINISH else None),
-        merge_from=None, notes=notes, release_notes=release_notes,
+        merge_from=None, notes=notes, render_release_notes=release_notes,
         fragments=tuple(f.relpath for f in fragments), steps=steps, default_branch=default,
         resumed=True, forge=ctx.forge.name,
     )
@@ -790,7 +859,8 @@ def _plan_finish(ctx: _Context) -> ReleasePlan:
     target = git.rev(f"refs/tags/{tag}")
     if target is None:
         for tip in (git.rev(f"refs/heads/{release_branch}"),
-                    _branch_tip(git, release_branch, ctx.remote) if ctx.remote else None):
+                    _branch_tip(git, release_branch, ctx.remote, ctx.listing)
+                    if ctx.remote else None):
             if tip is not None and git.is_ancestor(ctx.head, tip):
                 target = tip
                 break
@@ -813,10 +883,10 @@ def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
                                  "before the next pre-release.")
         return None  # a complete pre-release: the final release is a new one
     found = _fragments_at(project, git, ctx.head)
-    notes, release_notes = _render(project, found, version, options.date)
+    notes, release_notes = _render(project, found, version, options.date, _publishes(ctx))
     return ReleasePlan(
         spec=spec, stage=PRE, tag=tag, base=ctx.head, commit=None, target=ctx.head,
-        merge_from=None, notes=notes, release_notes=release_notes,
+        merge_from=None, notes=notes, render_release_notes=release_notes,
         fragments=tuple(f.relpath for f in found), steps=steps, resumed=True,
         forge=ctx.forge.name,
     )
@@ -1087,7 +1157,7 @@ def write_hotfix_commit(project: Project, base: str, date: str, target_branch: s
         raise ReleaseRefused(f"hotfix {version} belongs on {expected!r}, but the merge "
                              f"request targets {target_branch!r}.")
     spec = Spec(component.name, str(version), date, HOTFIX, target_branch)
-    notes, _ = _render(project, found.fragments, version, date)
+    notes, _ = _render(project, found.fragments, version, date, False)
     return make_release_commit(project, git, spec, base, notes,
                                [f.relpath for f in found.fragments])
 

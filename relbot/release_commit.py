@@ -161,8 +161,8 @@ def _one(git: GitRepo, commit: str, key: str) -> str | None:
 
 
 def blob(git: GitRepo, rev: str, path: str) -> bytes:
-    oid = git.object_id(f"{rev}:{path}")
-    return b"" if oid is None else git.read_blob(oid)
+    data = git.file_at(rev, path)
+    return b"" if data is None else data
 
 
 def _gained_section(git: GitRepo, base: str, commit: str, path: str, heading: str) -> bool:

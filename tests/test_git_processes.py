@@ -53,7 +53,50 @@ def test_cut_runs_a_constant_number_of_git_processes(tmp_path: Path, yaook_repo:
         assert repo.git("status", "--porcelain") == ""
         counts[count] = log.read_text().splitlines()
     assert len(counts[1000]) == len(counts[10]), (counts[10], counts[1000])
-    assert len(counts[10]) <= 40, counts[10]
+    # 22 since the plan asks the remote once and resolves revisions through the batch
+    # (35 before): 11 questions while planning, 11 to commit, move the branch and tag.
+    assert len(counts[10]) <= 22, counts[10]
+    assert sum(call.startswith("ls-remote") for call in counts[10]) == 1, counts[10]
+    assert counts[10].count("cat-file --batch") == 1, counts[10]
+    assert not [call for call in counts[10] if call.startswith(("rev-parse --verify",
+                                                                "cat-file -e"))], counts[10]
+
+
+def test_pushing_cut_asks_the_remote_once_before_pushing(tmp_path: Path,
+                                                         yaook_repo: Repo) -> None:
+    """Branch, remote HEAD, tag, then the push step's refs: one ls-remote answers them all."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    yaook_repo.git("remote", "set-head", "origin", "main")
+    env, log = git_logger(tmp_path / "log")
+    done = relbot(yaook_repo, "cut", "--yes", "--date", DATE, env=env)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert [call.split()[0] for call in calls].count("ls-remote") == 1, calls
+    assert [call.split()[0] for call in calls].count("push") == 1, calls
+    assert yaook_repo.git("ls-remote", "origin", "refs/tags/v8.1.0") != ""
+    assert yaook_repo.git("ls-remote", "origin", "refs/heads/main").split()[0] == \
+        yaook_repo.git("rev-parse", "HEAD")
+
+
+def test_cut_without_a_forge_renders_the_notes_once(yaook_repo: Repo,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """forge = "none": no forge release, so its Markdown text is never rendered."""
+    import relbot.notes
+    from tests.conftest import run
+
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    renders = []
+    real = relbot.notes._sandboxed_render
+
+    def counting(*args: object, **kwargs: object) -> str:
+        renders.append(args[1])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relbot.notes, "_sandboxed_render", counting)
+    done = run(["cut", "--yes", "--no-push", "--date", DATE], yaook_repo.path)
+    assert done.code == 0, done.err
+    assert len(renders) == 1, renders
+    assert "A shiny feature." in yaook_repo.git("tag", "-l", "--format=%(contents)", "v8.1.0")
 
 
 @pytest.mark.reliability("Faults")
@@ -187,3 +230,25 @@ def test_policy_check_at_a_base_runs_a_constant_number_of_git_processes(
         assert done.returncode == 0, done.stderr
         counts[files] = log.read_text().splitlines()
     assert len(counts[60]) == len(counts[3]), (counts[3], counts[60])
+
+
+def test_batch_questions_see_refs_moved_meanwhile_and_names_with_spaces(
+        yaook_repo: Repo) -> None:
+    """rev() asks the long-lived batch: a ref another process moved reads anew, and a
+    missing path with spaces is "missing", not a broken answer."""
+    from relbot.git import GitRepo
+
+    add_fragments(yaook_repo, {"101.fix": "A fix.\n"})
+    git = GitRepo(yaook_repo.path)
+    head = git.rev("HEAD")
+    assert head == yaook_repo.git("rev-parse", "HEAD")
+    assert git.rev("refs/heads/elsewhere") is None
+    yaook_repo.git("branch", "elsewhere", "HEAD~1")
+    assert git.rev("refs/heads/elsewhere") == yaook_repo.git("rev-parse", "HEAD~1")
+    yaook_repo.git("pack-refs", "--all")
+    yaook_repo.git("update-ref", "refs/heads/elsewhere", "HEAD")
+    assert git.rev("refs/heads/elsewhere") == head
+    assert git.file_at("HEAD", "no file.txt") is None  # "HEAD:no file.txt missing"
+    assert git.file_at("HEAD", "version") == b"8.0.2\n"
+    assert git.has_object(head or "")
+    git.close()

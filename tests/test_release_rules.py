@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from relbot.branches import ref_name_problem
+from relbot.branches import (
+    default_branch,
+    is_prepare_branch,
+    prepare_branch,
+    ref_name_problem,
+    release_branch,
+    release_branch_line,
+    validate_formats,
+)
+from relbot.config import Config, load_config
+from relbot.errors import ConfigError, ReleaseRefused
+from relbot.git import GitRepo
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.test_cut import (
     FRAGMENTS,
@@ -246,3 +259,134 @@ def test_ref_name_rules(name: str, ok: bool) -> None:
         agrees = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"],
                                 check=False).returncode == 0
         assert agrees is ok
+
+
+def test_release_branch_line_reads_major_and_minor(yaook_repo: Repo) -> None:
+    """The line of a release branch is the numbers in it, not a default (mutation run)."""
+    component = dataclasses.replace(load_config(yaook_repo.path).components[0],
+                                    release_branch_format="release/v{major}.{minor}")
+    assert release_branch_line(component, "release/v8.13") == (8, 13)
+    assert release_branch_line(component, "release/v8.x") is None
+    minor_first = dataclasses.replace(component, release_branch_format="r{minor}-{major}")
+    assert release_branch_line(minor_first, "r4-7") == (7, 4)
+
+
+@pytest.mark.parametrize(("branch", "ok"), [
+    ("prepare/1.2.3/notes", True), ("prepare/x/notes", True), ("prepare//notes", False),
+    ("prepare/1.2.3", False), ("other/1.2.3/notes", False), ("main", False),
+    ("a-rather-long-branch-name/that/is/no/prepare/branch", False),
+])
+def test_is_prepare_branch_needs_head_tail_and_a_version_between(yaook_repo: Repo, branch: str,
+                                                                 ok: bool) -> None:
+    """A prepare branch starts with the format's head, ends with its tail, and holds something
+    in between (mutation run)."""
+    component = dataclasses.replace(load_config(yaook_repo.path).components[0],
+                                    prepare_branch_format="prepare/{version}/notes")
+    assert is_prepare_branch(component, branch) is ok
+
+
+def test_default_branch_is_what_the_remote_head_names_now(yaook_repo: Repo) -> None:
+    """The remote's HEAD moved to another branch after the clone: relbot asks the remote, not
+    the locally recorded origin/HEAD (mutation run)."""
+    yaook_repo.git("push", "-q", "origin", "main:refs/heads/trunk")
+    git(yaook_repo.remote, "symbolic-ref", "HEAD", "refs/heads/trunk")
+    config = dataclasses.replace(load_config(yaook_repo.path), default_branch=None)
+    repo = GitRepo(yaook_repo.path)
+    assert repo.remote_default_branch() == "main"
+    assert default_branch(config, config.components[0], repo, True, "main") == "trunk"
+
+
+def test_default_branch_of_an_unreachable_remote_is_the_recorded_one(yaook_repo: Repo) -> None:
+    """The remote cannot be asked: the clone's record of its HEAD stands, and the push will say
+    that the remote is gone (mutation run)."""
+    yaook_repo.git("remote", "set-url", "origin", str(yaook_repo.path.parent / "gone.git"))
+    config = dataclasses.replace(load_config(yaook_repo.path), default_branch=None)
+    repo = GitRepo(yaook_repo.path)
+    assert default_branch(config, config.components[0], repo, True, "main") == "main"
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("", "it is empty or '@'"), ("@", "it is empty or '@'"),
+    ("v 1", "it contains a space, a control character or one of ~ ^ : ? * [ \\"),
+    ("a..b", "it contains '..', '@{' or '//'"), ("a@{b", "it contains '..', '@{' or '//'"),
+    ("a//b", "it contains '..', '@{' or '//'"),
+    ("/a", "it starts with '/' or '-', or ends with '/' or '.'"),
+    ("-a", "it starts with '/' or '-', or ends with '/' or '.'"),
+    ("a/", "it starts with '/' or '-', or ends with '/' or '.'"),
+    ("a.", "it starts with '/' or '-', or ends with '/' or '.'"),
+    ("a/.b", "a part of it starts with '.' or ends with '.lock'"),
+    ("a.lock/b", "a part of it starts with '.' or ends with '.lock'"),
+    ("a/b.c", None),
+])
+def test_ref_name_problem_says_which_rule(name: str, problem: str | None) -> None:
+    """The reason is the one of the rule broken; it ends up in the configuration error."""
+    assert ref_name_problem(name) == problem
+
+
+def _component_with(repo: Repo, **formats: Any) -> Config:
+    config = load_config(repo.path)
+    return dataclasses.replace(config, components=(
+        dataclasses.replace(config.components[0], **formats),))
+
+
+def test_validate_formats_messages(yaook_repo: Repo) -> None:
+    """Each refusal names the file, the component, the key and what is wrong (mutation run)."""
+    where = load_config(yaook_repo.path).source_name
+    cases = [
+        ({"tag_format": "v{patch}"}, f"{where}: component 'k8s': tag_format 'v{{patch}}' may "
+         "only use {version}, {major} and {minor}."),
+        ({"release_branch_format": "r{0}"}, f"{where}: component 'k8s': release_branch_format "
+         "'r{0}' may only use {version}, {major} and {minor}."),
+        ({"prepare_branch_format": "p/{version}."}, f"{where}: component 'k8s': "
+         "prepare_branch_format 'p/{version}.' gives the ref name 'p/1.2.3.', which git "
+         "refuses: it starts with '/' or '-', or ends with '/' or '.'."),
+        ({"prepare_branch_format": "prepare/{major}"}, f"{where}: component 'k8s': "
+         "prepare_branch_format must contain {version}."),
+    ]
+    for formats, message in cases:
+        with pytest.raises(ConfigError) as raised:
+            validate_formats(_component_with(yaook_repo, **formats))
+        assert str(raised.value) == message
+    validate_formats(load_config(yaook_repo.path))
+
+
+def test_colliding_tags_message(yaook_repo: Repo) -> None:
+    """Two components with the same tag format: the message names both, in order."""
+    config = load_config(yaook_repo.path)
+    first = config.components[0]
+    one = dataclasses.replace(first, name="a", tag_format="v{version}")
+    two = dataclasses.replace(first, name="b", tag_format="v{version}")
+    where = config.source_name
+    for pair in ((one, two), (two, one)):
+        with pytest.raises(ConfigError) as raised:
+            validate_formats(dataclasses.replace(config, components=pair))
+        a, b = pair[0].name, pair[1].name
+        assert str(raised.value) == (
+            f"{where}: components {a!r} and {b!r} have tag formats whose tags collide "
+            "('v1.2.3' is a tag of both); give each its own tag_format.")
+    apart = dataclasses.replace(first, name="c", tag_format="c-v{version}")
+    validate_formats(dataclasses.replace(config, components=(first, apart)))
+
+
+def test_default_branch_refusals_say_how_to_fix_them(tmp_path: Path, yaook_repo: Repo) -> None:
+    """The two refusals of default_branch, word for word (mutation run)."""
+    (tmp_path / "unborn").mkdir()
+    repo = unborn_head_remote(tmp_path / "unborn")
+    config = dataclasses.replace(load_config(repo.path), default_branch=None)
+    with pytest.raises(ReleaseRefused) as raised:
+        default_branch(config, config.components[0], GitRepo(repo.path), True, "main")
+    assert str(raised.value) == (
+        "relbot cannot tell the default branch: the remote's HEAD names no branch that exists "
+        "there; set default_branch = \"main\" (your default branch) in "
+        f"{config.source_name}, or fix the remote's HEAD.")
+    local = dataclasses.replace(load_config(yaook_repo.path), default_branch=None)
+    component = local.components[0]
+    for branch in (release_branch(component, 8, 1), prepare_branch(component, "8.1.0")):
+        with pytest.raises(ReleaseRefused) as raised:
+            default_branch(local, component, GitRepo(yaook_repo.path), False, branch)
+        assert str(raised.value) == (
+            f"{branch!r} is a release or prepare branch, not the default branch; set "
+            f"default_branch in {local.source_name} or check out the default branch.")
+    assert default_branch(local, component, GitRepo(yaook_repo.path), False, "topic") == "topic"
+    named = dataclasses.replace(local, default_branch="trunk")
+    assert default_branch(named, component, GitRepo(yaook_repo.path), False, "topic") == "trunk"

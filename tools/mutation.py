@@ -1,6 +1,6 @@
 """Mutation testing of the modules where a silent bug costs most, with mutmut 3.
 
-    python -m tools.mutation run [MODULE ...] [--max-children N] [--budget SECONDS]
+    python -m tools.mutation run [MODULE ...] [--max-children N] [--budget SECONDS] [--resume]
     python -m tools.mutation report          # docs/mutation.md from the stored results
     python -m tools.mutation list            # the modules and the tests that cover each
 
@@ -70,11 +70,18 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
                                  "tests/test_gitlab_faults.py", "tests/test_multicomponent.py"),
            "the release plan and its execution"),
+    Module("relbot/release_commit.py", ("tests/test_release_resume.py",
+                                        "tests/test_hotfix_flow.py", "tests/test_cut.py"),
+           "the release commit: what proves a release, and its trailers"),
+    Module("relbot/branches.py", ("tests/test_release_rules.py", "tests/test_hotfix_flow.py",
+                                  "tests/test_prepare_flow.py"),
+           "which branch a release lands on"),
     Module("relbot/git.py", ("tests/test_cut.py", "tests/test_faults_and_races.py"),
            "git plumbing"),
     Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py"),
            "the MR check"),
-    Module("relbot/tree.py", ("tests/test_mr_check.py", "tests/test_hostile_input.py"),
+    Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
+                              "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
     Module("relbot/forge/__init__.py", ("tests/test_comment_posting.py",
                                         "tests/test_mr_check.py"),
@@ -115,10 +122,25 @@ def _scratch_project(name: str, module: Module) -> Path:
 _RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$")
 
 
-def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
-    """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...)."""
+def run_module(name: str, max_children: int, budget: float,
+               resume: bool = False) -> dict[str, str]:
+    """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
+
+    ``resume`` continues a run the budget stopped in its scratch copy: mutmut skips the
+    mutants that already have an outcome, so a slow module can be finished in several goes.
+    """
     module = MODULES[name]
-    work = _scratch_project(name, module)
+    work = SCRATCH / name
+    again: list[str] = []
+    if resume and (work / "mutants").exists():
+        # The tests may have gained tests for the survivors: they replace the copied ones
+        # (mutmut collects which functions the new tests reach), and the survivors run again.
+        for copy in (work / "tests", work / "mutants" / "tests"):
+            shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
+        again = [mutant for mutant, status in _statuses(work).items()
+                 if status not in CAUGHT and status != "not checked"]
+    else:
+        work = _scratch_project(name, module)
     # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
     # work in a relbot subprocess (they look for mutmut's configuration in its directory), so
     # such tests run relbot as installed and mutmut counts only what it saw in-process.
@@ -127,12 +149,24 @@ def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
     log = work / "mutmut.log"
     try:
         with log.open("wb") as out:
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(max_children)], cwd=work, env=env, check=False,
-                           timeout=budget, stdout=out, stderr=subprocess.STDOUT)
+            for names in ([], again) if again else ([],):
+                # first the mutants without an outcome, then the survivors once more
+                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                                str(max_children), *names], cwd=work, env=env, check=False,
+                               timeout=max(1.0, budget - (time.monotonic() - started)), stdout=out,
+                               stderr=subprocess.STDOUT)
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
               "reported as not checked", file=sys.stderr)
+    statuses = _statuses(work)
+    print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
+          file=sys.stderr)
+    return statuses
+
+
+def _statuses(work: Path) -> dict[str, str]:
+    """Each mutant's outcome as mutmut stored it in the scratch copy ``work``."""
+    env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared")}
     listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"],
                              cwd=work, env=env, capture_output=True, text=True, check=False)
     statuses = {}
@@ -140,8 +174,6 @@ def run_module(name: str, max_children: int, budget: float) -> dict[str, str]:
         match = _RESULT_LINE.match(line)
         if match:
             statuses[match["name"]] = match["status"]
-    print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
-          file=sys.stderr)
     return statuses
 
 
@@ -209,7 +241,9 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         "test (the next run shows them killed); those left are listed below, each with the "
         "reason it is equivalent (it behaves exactly like the original) or why it is left. "
         "Only tests that run relbot in-process can kill a mutant. Run: "
-        "`python -m tools.mutation run MODULE` then `python -m tools.mutation report`. "
+        "`python -m tools.mutation run MODULE` then `python -m tools.mutation report` "
+        "(`run --resume MODULE` continues a run its budget stopped, and reruns the survivors "
+        "against the current tests). "
         f"Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
         "module.",
         "",
@@ -267,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="mutants tested at once (default 2)")
     run.add_argument("--budget", type=float, default=1800.0,
                      help="seconds per module before mutmut is stopped (default 1800)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the last run of each module in its scratch copy: the "
+                     "unfinished mutants, then the survivors again with the current tests")
     sub.add_parser("report", help="write docs/mutation.md from the stored results")
     sub.add_parser("list", help="show the modules and their tests")
     args = parser.parse_args(argv)
@@ -282,7 +319,14 @@ def main(argv: list[str] | None = None) -> int:
             if not (PROJECT / MODULES[name].path).exists():
                 print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
                 continue
-            statuses = run_module(name, args.max_children, args.budget)
+            statuses = run_module(name, args.max_children, args.budget, args.resume)
+            unfinished = sum(1 for status in statuses.values() if status == "not checked")
+            if unfinished or not statuses:
+                # an unfinished module would count its unchecked mutants as survivors
+                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; results "
+                      f"not stored, continue with: python -m tools.mutation run --resume {name}",
+                      file=sys.stderr)
+                continue
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
