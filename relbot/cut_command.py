@@ -117,9 +117,11 @@ def _push_env(project: Project, server_url: str | None) -> dict[str, str]:
     from relbot.forge.credentials import push_auth_env, resolve_token
 
     git = project.git
-    if git is None or not git.has_remote():
+    if git is None or not server_url:  # outside CI no header is ever added
         return {}
     token = resolve_token(os.environ, "release", project.config.gitlab_token_env)
+    if token is None or not git.has_remote():  # ask git for the push URL only when it matters
+        return {}
     return push_auth_env(git.push_url(), server_url, token)
 
 
