@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import gitlab
@@ -178,3 +179,33 @@ def release_repo(tmp_path: Path, gitlab_standin: GitLabStandIn,
     gitlab_standin.add_member(project, cast(gitlab_standin).release_bot, MAINTAINER)
     monkeypatch.setenv("RELBOT_RELEASE_TOKEN", cast(gitlab_standin).release_token)
     return CutRepo(repo, gitlab_standin, path)
+
+
+class _OutsideCode(HTMLParser):
+    """Collects the text and tags of rendered HTML that are not inside <code>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.outside: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "code":
+            self.depth += 1
+        elif self.depth == 0:
+            self.outside.append(f"<{tag}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth == 0:
+            self.outside.append(data)
+
+
+def outside_code(html: str) -> str:
+    """The text and tags of ``html`` outside <code>, where GitLab would resolve a mention."""
+    parser = _OutsideCode()
+    parser.feed(html)
+    return "".join(parser.outside)

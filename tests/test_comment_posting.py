@@ -7,8 +7,6 @@ and read back what the stand-in stored; no fake forge decides anything here.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 from markdown_it import MarkdownIt
 
@@ -18,7 +16,7 @@ from relbot.forge.credentials import Token
 from relbot.forge.gitlab import Connection, GitLabMergeRequests
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.markdown_safety import ZERO_WIDTH_SPACE
-from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast
+from tests.gitlab_fixtures import FRAGMENTS, MrRepo, cast, outside_code
 
 
 def _forge(standin: GitLabStandIn) -> GitLabMergeRequests:
@@ -78,29 +76,8 @@ def test_relbots_existing_note_is_found_behind_a_humans_copy(
     assert bodies == [f"{MARKER}\ncopy", f"{MARKER}\nnew"]
 
 
-class _OutsideCode(HTMLParser):
-    """The text of rendered HTML that is not inside <code> (where GitLab resolves nothing)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.outside: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.depth += tag == "code"
-
-    def handle_endtag(self, tag: str) -> None:
-        self.depth -= tag == "code"
-
-    def handle_data(self, data: str) -> None:
-        if self.depth == 0:
-            self.outside.append(data)
-
-
 def _outside_code(body: str) -> str:
-    parser = _OutsideCode()
-    parser.feed(MarkdownIt("commonmark").enable("table").render(body))
-    return "".join(parser.outside)
+    return outside_code(MarkdownIt("commonmark").enable("table").render(body))
 
 
 @pytest.mark.reliability("Hostile fragments")

@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from tests.gitlab_fixtures import (
     cast,
     fragment,
     mr_repo,
+    outside_code,
 )
 
 
@@ -206,29 +206,6 @@ HOSTILE = ("Thanks @all! </details> <img src=x onerror=alert(1)>\n\n"
            "~~~\n[click](javascript:alert(1))\n")
 
 
-class _OutsideCode(HTMLParser):
-    """Collects the text and tags of rendered HTML that are not inside <code>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.outside: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "code":
-            self.depth += 1
-        elif self.depth == 0:
-            self.outside.append(f"<{tag}>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "code":
-            self.depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self.depth == 0:
-            self.outside.append(data)
-
-
 @pytest.mark.reliability("Hostile fragments")
 def test_a_malicious_fragment_renders_inert(mr: MrRepo) -> None:
     """@all, </details>, an <img onerror>, and closing fences in a real MR's fragment and file
@@ -243,9 +220,7 @@ def test_a_malicious_fragment_renders_inert(mr: MrRepo) -> None:
     assert "<img" not in html and "<script" not in html
     assert 'href="javascript' not in html
     assert html.count("<details>") == html.count("</details>") == 1
-    parser = _OutsideCode()
-    parser.feed(html)
-    outside = "".join(parser.outside)
+    outside = outside_code(html)
     assert "@all" not in outside
     assert "<details>" in outside and "<table>" in outside  # relbot's own markup still works
     assert result.code == 0, result.out + result.err  # hostile, yet well-formed fragments
