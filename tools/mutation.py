@@ -85,7 +85,7 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
            "git plumbing"),
     Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py",
                             "tests/test_premerge_hotfix.py", "tests/test_trust.py",
-                            "tests/test_mr_steering.py"),
+                            "tests/test_mr_steering.py", "tests/test_mr_fix.py"),
            "the MR check"),
     Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
