@@ -165,6 +165,23 @@ def test_the_token_refusal_is_one_whole_sentence() -> None:
         "CI_MERGE_REQUEST_SOURCE_PROJECT_URL lies elsewhere; nothing was pushed.")
 
 
+@pytest.mark.reliability("Faults")
+def test_a_refused_rename_push_names_the_renamed_fragments(feature: tuple[Repo, str]) -> None:
+    """Not a hotfix MR: the line speaks of the renamed fragments and the branch; the remote
+    keeps the MR's head."""
+    repo, base = feature
+    repo.write(f"{FRAGMENTS}/x.fix", "Fix.\n")
+    repo.commit_all("Placeholder")
+    repo.push("feature")
+    before = git(repo.remote, "rev-parse", "feature")
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    code, out = _fix(repo, base)
+    assert "\n  the renamed fragments could not be pushed to feature: " in out, out
+    assert git(repo.remote, "rev-parse", "feature") == before
+
+
 def test_mr_from_environment_reads_gitlab_ci_variables() -> None:
     """`MergeRequest.from_environment` is `from_ci` of a mapping of GitLab CI's variables;
     --iid and --base override theirs."""
