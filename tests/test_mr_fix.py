@@ -12,7 +12,7 @@ import pytest
 
 from relbot.config import load_config
 from relbot.git import GitRepo
-from relbot.mr import MergeRequest, fix_fragments
+from relbot.mr import MergeRequest, check_mr, fix_fragments
 from relbot.project import Project
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.test_release_push_auth import Recorder, gitlab_host, url
@@ -92,6 +92,22 @@ def test_fix_fragments_returns_the_commit_it_pushed(feature: tuple[Repo, str]) -
     pushed = git(repo.remote, "rev-parse", "feature")
     assert fixed.head == pushed == repo.git("rev-parse", "HEAD")
     assert fixed.renamed == ((f"{FRAGMENTS}/x.fix", f"{FRAGMENTS}/1500.fix"),)
+    report = check_mr(config, [project], mr, GitRepo(repo.path), fixed=fixed)
+    assert report.renamed == fixed.renamed and report.head == pushed
+    assert report.ok, report.describe()
+
+
+def test_fix_without_a_source_branch_says_which_variable_it_needs(
+        feature: tuple[Repo, str]) -> None:
+    """A detached checkout outside CI: no branch to push to, one sentence, no commit."""
+    repo, base = feature
+    repo.write(f"{FRAGMENTS}/x.fix", "Fix.\n")
+    head = repo.commit_all("Placeholder")
+    repo.git("checkout", "-q", "--detach")
+    code, out = _fix(repo, base)
+    assert ("  --fix needs the MR's source branch (CI_MERGE_REQUEST_SOURCE_BRANCH_NAME).\n"
+            in out), out
+    assert repo.git("rev-parse", "HEAD") == head
 
 
 def test_fix_in_merged_results_renames_only_the_mrs_own_placeholders(
