@@ -241,3 +241,28 @@ def test_a_placeholder_named_like_an_option_is_renamed_not_obeyed(tmp_path: Path
     assert "renamed 1 fragment(s) and pushed them to feature" in out, out
     assert "9.fix" in git(repo.remote, "ls-tree", "--name-only", "feature").split()
     assert not (repo.path / "-f.fix").exists() and (repo.path / "9.fix").is_file()
+
+
+@pytest.mark.reliability("Hostile fragments")
+def test_fix_in_merged_results_reads_no_fragment_over_16_mib(
+        yaook_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--fix rewrites a fragment from the MR's commit (not the merge commit's work tree); a
+    placeholder fragment one byte over 16 MiB is refused in one sentence, nothing pushed."""
+    base = yaook_repo.git("rev-parse", "HEAD")
+    yaook_repo.git("checkout", "-q", "-b", "mine")
+    yaook_repo.write(f"{FRAGMENTS}/x.fix", "a" * (16 * 1024 * 1024) + "\n")
+    source = yaook_repo.commit_all("A huge placeholder fragment")
+    yaook_repo.push("mine")
+    yaook_repo.git("checkout", "-q", "--detach", "main")
+    yaook_repo.git("merge", "-q", "--no-ff", "-m", "merge result", source)
+    for key, value in {"CI_MERGE_REQUEST_IID": "21", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+                       "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
+                       "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": source,
+                       "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "mine",
+                       "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}.items():
+        monkeypatch.setenv(key, value)
+    result = run(["mr", "check", "--no-comment", "--fix"], yaook_repo.path)
+    assert result.code == 2, result.out + result.err
+    assert result.err == (f"relbot: {FRAGMENTS}/x.fix is 16777217 bytes, more than relbot "
+                          "reads.\n"), result.err
+    assert git(yaook_repo.remote, "rev-parse", "mine") == source

@@ -105,3 +105,18 @@ def test_the_release_commit_is_found_with_a_constant_number_of_git_processes(
         assert "this hotfix will release 8.1.1" in result.out
         counts[total] = log.read_text().splitlines()
     assert len(counts[30]) == len(counts[3]), (counts[3], counts[30])
+
+
+def test_a_merged_results_hotfix_previews_what_fix_writes_on_the_mrs_head(
+        hot: HotfixMr, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release branch moved on to 8.1.1 meanwhile; the job's merge commit holds that,
+    the MR's head still 8.1.0: the preview is what --fix will write on the MR's head."""
+    hot.repo.git("checkout", "-q", "release/v8.1")
+    hot.repo.write("version", "8.1.1\n")
+    hot.repo.commit_all("Another hotfix, released meanwhile")
+    hot.repo.git("push", "-q", "origin", "release/v8.1")
+    hot.repo.git("checkout", "-q", "--detach", "release/v8.1")
+    hot.repo.git("merge", "-q", "--no-ff", "-m", "merged result", hot.head)
+    hot.pipeline(monkeypatch, event_type="merged_result")
+    result = run(["mr", "check", "--no-comment"], hot.repo.path)
+    assert "    this hotfix will release 8.1.1\n" in result.out, result.out + result.err

@@ -145,3 +145,22 @@ def test_changed_files_of_a_base_the_clone_lacks_is_one_sentence(
         changed_files(GitRepo(repo.path), "0" * 40)
     assert str(refused.value) == ("the MR's base commit 000000000000 is not in this clone (a "
                                   "shallow clone?); set GIT_DEPTH: 0 for the job or fetch it.")
+
+
+def test_a_preview_that_cannot_be_made_says_why(feature: tuple[Repo, str]) -> None:
+    """The version file holds no version: the checks run, the notes preview says why it is
+    missing (a courtesy, not a check)."""
+    from relbot.ci_env import CiEnv
+    from relbot.mr_command import run_mr_check
+
+    repo, base = feature
+    repo.write("version", "banana\n")
+    repo.write(f"{FRAGMENTS}/70.fix", "Fix.\n")
+    repo.commit_all("A broken version file")
+    report, _ = run_mr_check(repo.path, None, fix=False, junit=None, comment=False, iid=70,
+                             base=base, ci=CiEnv())
+    (component,) = report.components
+    assert component.notes_md is not None, report.describe()
+    assert component.notes_md.startswith("(no preview: "), component.notes_md
+    assert "banana" in component.notes_md, component.notes_md
+    assert component.next_version is None
