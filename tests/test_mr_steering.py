@@ -222,3 +222,21 @@ def test_a_towncrier_dir_steers_where_the_mrs_template_is_looked_up(tmp_path: ob
     code, out = _check(repo, base)
     assert code == 0, out
     assert "[ok  ] steering files: towncrier.toml\n" in out, out
+
+
+def test_an_mr_adding_relbot_toml_to_a_pyproject_configuration_is_a_steering_change(
+        tmp_path: object) -> None:
+    """The target keeps its configuration in pyproject.toml; the MR adds a relbot.toml: that
+    file steers relbot too, so it is checked and reported, never used."""
+    files = yaook_like_files()
+    config = files.pop("relbot.toml")
+    files["pyproject.toml"] = "[tool.relbot]\n" + config.replace("[[component]]",
+                                                                 "[[tool.relbot.component]]")
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("relbot.toml", config)
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Add a relbot.toml")
+    _, out = _check(repo, base)
+    assert "] steering files: relbot.toml\n" in out, out
