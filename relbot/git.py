@@ -411,13 +411,12 @@ def _refusal_text(stderr: str, stdout: str) -> str:
     ``Done``) dropped and each refused ref as ``<ref>: <git's verdict>``, so that the last
     line is the reason (``mr check --fix`` shows it), not ``Done``."""
     lines = []
-    for line in (stderr + stdout).strip().splitlines():
-        fields = line.split("\t")
-        if line == "Done" or line.startswith("To "):
+    for said in (stderr + stdout).strip().splitlines():
+        fields = said.split("\t")
+        if said == "Done" or said.startswith("To "):
             continue
-        if line.startswith("!") and len(fields) == 3:
-            line = f"{fields[1].split(':')[-1]}: {fields[2]}"
-        lines.append(line)
+        refused = said.startswith("!") and len(fields) == 3
+        lines.append(f"{fields[1].split(':')[-1]}: {fields[2]}" if refused else said)
     return "\n".join(lines)
 
 
