@@ -355,6 +355,19 @@ def _untouched(repo: Generated) -> bool:
         return False
 
 
+def _pack_refs(remote: Path) -> None:
+    """The remote's refs packed with their peeled ids, as a served repository keeps them
+    (GitLab's housekeeping packs refs; the fresh copies' ``git clone --bare`` does too).
+
+    ``git fast-import`` leaves every tag a loose ref, and for loose refs ``upload-pack``
+    reads each tag object to peel it: with 10,000 tags every ``ls-remote`` of the work
+    clone read the whole 260 MB pack and showed as relbot's own peak memory.
+    """
+    tags = remote / "refs" / "tags"
+    if tags.is_dir() and any(tags.iterdir()):
+        _git(remote, "pack-refs", "--all")
+
+
 def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
              forge: str = "none") -> Generated:
     """Build (or, with ``reuse``, find) the repository of ``size`` below ``dest``.
@@ -370,6 +383,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
         if (found.size == size and found.seed == seed and found.forge == forge
                 and found.generator_version == GENERATOR_VERSION
                 and Path(found.work).is_dir() and _untouched(found)):
+            _pack_refs(Path(found.remote))  # kept from before the remote's refs were packed
             return found
     if dest.exists():
         shutil.rmtree(dest)
@@ -386,6 +400,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
         proc.stdin.close()
     if proc.wait() != 0:
         raise RuntimeError("git fast-import failed")
+    _pack_refs(remote)
     _git(dest, "clone", "-q", str(remote), str(work))
     head = _git(work, "rev-parse", "HEAD")
     generated = Generated(

@@ -278,7 +278,18 @@ class GitRepo:
         return self._tag_names(None, None, glob)
 
     def tags_at(self, rev: str, glob: str) -> list[str]:
-        """Local tags matching ``glob`` that point at ``rev``."""
+        """Local tags matching ``glob`` that point at ``rev``.
+
+        ``for-each-ref --points-at`` reads the object of every tag it looks at (git
+        2.39 ignores the peeled values that packed-refs keeps), so at 10,000 release
+        tags it walks the whole pack: a quarter of a gigabyte of memory, growing with
+        the tags. ``describe --exact-match`` answers from those peeled values, so it
+        asks first whether any such tag points at ``rev``; only then are they listed.
+        """
+        try:
+            self.run("describe", "--tags", "--exact-match", f"--match={glob}", rev)
+        except GitError:
+            return []  # no tag matching glob points at rev
         return self._tag_names("--points-at", rev, glob)
 
     def _tag_names(self, option: str | None, rev: str | None, glob: str) -> list[str]:

@@ -53,6 +53,7 @@ from relbot.versions import (
 )
 
 if TYPE_CHECKING:
+    from relbot.config import Component
     from relbot.forge import Forge
     from relbot.git import GitRepo, RemoteRefs
     from relbot.project import Project
@@ -870,7 +871,7 @@ def _plan_finish(ctx: _Context) -> ReleasePlan:
 def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
     project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
-    pres = [(v, t) for t in git.tags_at(ctx.head, tag_glob(component))
+    pres = [(v, t) for t in git.tags_at(ctx.head, _prerelease_glob(component))
             for v in versions_from_tags(component, [t]) if v.prerelease]
     if not pres or options.prepare or options.hotfix:
         return None
@@ -890,6 +891,13 @@ def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
         fragments=tuple(f.relpath for f in found), steps=steps, resumed=True,
         forge=ctx.forge.name,
     )
+
+
+def _prerelease_glob(component: Component) -> str:
+    """A glob that matches every pre-release tag of the component (``v[0-9]*-*``) and no
+    final one: a tag at HEAD of the release just made needs no look at every tag."""
+    head, _, tail = component.tag_format.partition("{version}")
+    return f"{head}[0-9]*-*{tail}"
 
 
 def _fragments_at(project: Project, git: GitRepo, rev: str,

@@ -109,3 +109,15 @@ def test_generator_reuses_a_repository_with_more_tags_than_half_its_history(
     marker.write_text("", encoding="utf-8")
     assert generate(tmp_path / "repo", crowded) == first
     assert marker.is_file()  # reused: a rebuild removes the directory first
+
+
+def test_generated_remote_keeps_its_tags_packed(tmp_path: Path) -> None:
+    """The bare remote's tags are in packed-refs with their peeled ids, as on a served
+    repository: loose, each ls-remote made upload-pack read every tag object (at 10k
+    tags 263 MB, counted as the peak memory of the relbot command that asked)."""
+    repo = generate(tmp_path / "repo", SMOKE)
+    remote = Path(repo.remote)
+    assert list((remote / "refs" / "tags").rglob("*")) == []
+    packed = (remote / "packed-refs").read_text(encoding="utf-8")
+    assert packed.startswith("# pack-refs with: peeled")
+    assert sum(" refs/tags/v" in line for line in packed.splitlines()) == SMOKE.tags
