@@ -78,10 +78,11 @@ def run_cut(
 
     project = Project(root, component, config)
     forge = forge_for(project)
-    from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
+    if project.component.policies:  # the policy modules (and packaging) only for policies
+        from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
 
-    for warning in policy_warnings(project, hotfix=hotfix):
-        say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
+        for warning in policy_warnings(project, hotfix=hotfix):
+            say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())

@@ -19,7 +19,6 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbot import branches
@@ -358,7 +357,7 @@ def _require_no_operation_in_progress(git: GitRepo) -> None:
         if git.rev(ref) is not None:
             raise ReleaseRefused(f"{what} is in progress; finish it (git commit) or abort it "
                                  "first, then cut.")
-    gitdir = Path(git.run("rev-parse", "--absolute-git-dir"))
+    gitdir = git.git_dir()
     if (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists():
         raise ReleaseRefused("a rebase is in progress; finish it (git rebase --continue) or "
                              "abort it first, then cut.")
@@ -779,7 +778,7 @@ def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | 
         return [(tip, None, None) for tip, _, name in (line.partition(" ") for line in listed)
                 if branches.is_prepare_branch(ctx.project.component, name)]
     base = ctx.remote_sha if ctx.remote_sha and git.has_object(ctx.remote_sha) else None
-    chain = git.commits_between(base)[:50] if base else []
+    chain = git.commits_between(base)[:50] if base and base != ctx.head else []
     if ctx.head not in chain:
         chain.insert(0, ctx.head)
     candidates: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in chain]
