@@ -115,11 +115,11 @@ def run_cut(
 def _push_env(project: Project, server_url: str | None) -> dict[str, str]:
     """The release token as git's HTTP header, for a push to the GitLab the job runs on
     (``CI_SERVER_URL``) only; the component's job needs no header of its own."""
-    from relbot.forge.credentials import push_auth_env, resolve_token
-
     git = project.git
     if git is None or not server_url:  # outside CI no header is ever added
         return {}
+    from relbot.forge.credentials import push_auth_env, resolve_token
+
     token = resolve_token(os.environ, "release", project.config.gitlab_token_env)
     if token is None or not git.has_remote():  # ask git for the push URL only when it matters
         return {}

@@ -120,7 +120,7 @@ def _ascii_digits(text: str) -> bool:
 
 def _odd_digits(text: str) -> bool:
     """Digits other than 0-9 (``²``, ``٣``): ``isdigit`` says yes, ``int`` may not."""
-    return any(char.isdigit() and not char.isascii() for char in text)
+    return not text.isascii() and any(char.isdigit() and not char.isascii() for char in text)
 
 
 def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
