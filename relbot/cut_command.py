@@ -51,7 +51,8 @@ def run_cut(
     # The CI environment is read here, once; the core gets values (relbot.ci_env).
     ci = ci if ci is not None else CiEnv.from_environ(os.environ)
     options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push,
-                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch)
+                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch,
+                         save_stat=not dry_run)
 
     def forge_for(project: Project) -> Forge:
         if not push:

@@ -254,10 +254,13 @@ class GitRepo:
         except GitError:
             return None
 
-    def status(self) -> list[str]:
-        """``git status --porcelain`` lines, without touching the index file."""
-        out = self.run("--no-optional-locks", "status", "--porcelain", "-z",
-                       "--untracked-files=all", strip=False)
+    def status(self, *, save_stat: bool = False) -> list[str]:
+        """``git status --porcelain`` lines, without touching the index file unless
+        ``save_stat``: then git keeps the stat data it refreshed, as a plain ``git status``
+        does (a fresh clone's files are all "racily clean": hashed once, not again by the
+        checkout that follows)."""
+        out = self.run(*(() if save_stat else ("--no-optional-locks",)), "status",
+                       "--porcelain", "-z", "--untracked-files=all", strip=False)
         records = iter(out.split("\0"))
         lines = []
         for record in records:

@@ -103,6 +103,9 @@ class CutOptions:
     prepare: bool = False
     finish: bool = False
     ci_branch: str | None = None  # CI_COMMIT_BRANCH (relbot.ci_env): the detached job's branch
+    # A run that will change the repository (no --dry-run): the plan's status may save the
+    # index's refreshed stat data, which spares the checkout re-hashing every file.
+    save_stat: bool = False
 
 
 @dataclass(frozen=True)
@@ -376,7 +379,7 @@ def _require_full_history(project: Project, git: GitRepo) -> None:
 def _new_release(ctx: _Context) -> ReleasePlan:
     project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
-    _require_clean(git)
+    _require_clean(git, save_stat=options.save_stat)
     explicit = parse_version(options.version, "--version") if options.version else None
     flow = (HOTFIX if options.hotfix else
             PRE if options.pre or (explicit is not None and explicit.prerelease) else
@@ -612,8 +615,8 @@ def _publishes(ctx: _Context) -> bool:
     return ctx.forge.name != "none" and not ctx.options.prepare
 
 
-def _require_clean(git: GitRepo) -> None:
-    dirty = git.status()
+def _require_clean(git: GitRepo, *, save_stat: bool = False) -> None:
+    dirty = git.status(save_stat=save_stat)
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:3]) + (" …" if len(dirty) > 3 else "")
         raise ReleaseRefused(f"the work tree is not clean ({shown}); commit or stash first.")

@@ -359,3 +359,27 @@ def test_cut_without_policies_imports_no_policy_module(yaook_repo: Repo) -> None
                           capture_output=True, text=True, check=False)
     assert "released v8.1.0" in done.stdout, done.stderr
     assert "LOADED []" in done.stderr, done.stderr
+
+
+def test_real_cut_saves_the_stat_data_its_status_refreshed(yaook_repo: Repo) -> None:
+    """The real cut's status keeps the stat data it refreshed (a fresh CI clone's files
+    are all "racily clean"), so the checkout after the branch moved need not hash every
+    file again; seen here right when the branch moves, before that checkout."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    version = yaook_repo.path / "version"
+    stat = version.stat()
+    os.utime(version, (stat.st_atime + 100, stat.st_mtime + 100))  # stat-dirty, same bytes
+    index = (yaook_repo.path / ".git" / "index").read_bytes()
+    dry = relbot(yaook_repo, "cut", "--dry-run", "--date", DATE)
+    assert dry.returncode == 0, dry.stderr
+    assert (yaook_repo.path / ".git" / "index").read_bytes() == index  # a dry run: untouched
+    hook = kill_relbot_when(yaook_repo, "refs/heads/main")
+    killed = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert killed.returncode == -9, killed.stderr
+    hook.unlink()
+    assert (yaook_repo.path / ".git" / "index").read_bytes() != index
+    listed = yaook_repo.git("ls-files", "--debug", "version")
+    assert f"mtime: {int(stat.st_mtime) + 100}:" in listed, listed
+    rerun = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
+    assert rerun.returncode == 0, rerun.stderr
+    assert yaook_repo.git("status", "--porcelain") == ""
