@@ -37,7 +37,7 @@ EQUIVALENTS = PROJECT / "tools" / "mutation_equivalents.toml"
 SCRATCH = PROJECT / "build" / "mutation"
 TARGET = 0.85  # the share of non-equivalent mutants each module's tests must kill
 # A mutant that makes a test fail, or hang until mutmut's timeout, was noticed by the tests.
-CAUGHT = frozenset({"killed", "timeout"})
+CAUGHT = frozenset({"killed", "timeout", "caught by type check"})
 
 
 @dataclass(frozen=True)
@@ -68,21 +68,38 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/versions.py", ("tests/test_versions.py", "tests/test_notes.py"),
            "version computation"),
     Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
-                                 "tests/test_gitlab_faults.py", "tests/test_multicomponent.py"),
+                                 "tests/test_gitlab_faults.py", "tests/test_multicomponent.py",
+                                 "tests/test_release_resume.py", "tests/test_release_rules.py",
+                                 "tests/test_prepare_flow.py"),
            "the release plan and its execution"),
-    Module("relbot/release_commit.py", ("tests/test_release_resume.py",
+    Module("relbot/release_commit.py", ("tests/test_release_proof.py",
+                                        "tests/test_release_resume.py",
                                         "tests/test_hotfix_flow.py", "tests/test_cut.py"),
            "the release commit: what proves a release, and its trailers"),
     Module("relbot/branches.py", ("tests/test_release_rules.py", "tests/test_hotfix_flow.py",
                                   "tests/test_prepare_flow.py"),
            "which branch a release lands on"),
-    Module("relbot/git.py", ("tests/test_cut.py", "tests/test_faults_and_races.py"),
+    Module("relbot/git.py", ("tests/test_git_plumbing.py", "tests/test_git_processes.py",
+                             "tests/test_cut.py",
+                             "tests/test_faults_and_races.py", "tests/test_release_proof.py"),
            "git plumbing"),
-    Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py"),
+    Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py",
+                            "tests/test_premerge_hotfix.py", "tests/test_trust.py"),
            "the MR check"),
     Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
+    Module("relbot/untrusted.py", ("tests/test_markdown_safety.py", "tests/test_trust.py",
+                                   "tests/test_mr_check.py"),
+           "the trust boundary: rules for text from a merge request"),
+    Module("relbot/forge/credentials.py", ("tests/test_gitlab_tokens.py",
+                                           "tests/test_release_push_auth.py",
+                                           "tests/test_trust.py"),
+           "the trust boundary: which token goes to which host"),
+    Module("relbot/forge/http.py", ("tests/test_gitlab_hostile.py", "tests/test_gitlab_tokens.py"),
+           "the trust boundary: one host, no redirects, bounded answers"),
+    Module("relbot/ci_env.py", ("tests/test_ci_env_reader.py", "tests/test_trust.py"),
+           "the trust boundary: what the CI job says it is"),
     Module("relbot/forge/__init__.py", ("tests/test_comment_posting.py",
                                         "tests/test_mr_check.py"),
            "which note is relbot's"),
@@ -98,6 +115,12 @@ def _scratch_project(name: str, module: Module) -> Path:
     work = SCRATCH / name
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(PROJECT, work, ignore=_COPY_IGNORE, symlinks=True)
+    _configure(work, module)
+    return work
+
+
+def _configure(work: Path, module: Module) -> None:
+    """Tell mutmut, in the scratch copy's pyproject, what to mutate and which tests run."""
     tests = [t for t in module.tests if (PROJECT / t).exists()]
     also = sorted(p.name for p in PROJECT.iterdir()
                   if p.name not in {"relbot", "tests", "pyproject.toml", ".git", ".venv",
@@ -111,12 +134,16 @@ def _scratch_project(name: str, module: Module) -> Path:
         "pytest_add_cli_args": ["-p", "no:xdist", "-p", "no:randomly", "-p", "no:cacheprovider",
                                 "-q", "-x"],
         "timeout_multiplier": 5.0,
+        # mypy --strict gates every merge (.ci/run): a mutant it rejects cannot ship, so it
+        # counts as caught without running a test
+        "type_check_command": [sys.executable, "-m", "mypy", "--strict",
+                               "--no-warn-unused-ignores", "--output", "json", "relbot"],
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in
                                      config.items()]
     pyproject = work / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + "\n".join(lines) + "\n")
-    return work
+    own = (PROJECT / "pyproject.toml").read_text()
+    pyproject.write_text(own + "\n".join(lines) + "\n")
 
 
 _RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$")
@@ -126,19 +153,28 @@ def run_module(name: str, max_children: int, budget: float,
                resume: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
-    ``resume`` continues a run the budget stopped in its scratch copy: mutmut skips the
-    mutants that already have an outcome, so a slow module can be finished in several goes.
+    ``resume`` continues a run the budget stopped in its scratch copy, and runs its
+    survivors again with the current tests: a slow module can be finished in several goes,
+    and a new test shows what it kills. The outcomes so far are kept in the copy's
+    ``outcomes.json``, because mutmut forgets its own when the test files change.
     """
     module = MODULES[name]
     work = SCRATCH / name
+    earlier: dict[str, str] = {}
     again: list[str] = []
     if resume and (work / "mutants").exists():
-        # The tests may have gained tests for the survivors: they replace the copied ones
-        # (mutmut collects which functions the new tests reach), and the survivors run again.
+        # The tests may have gained tests for the survivors: they replace the copied ones,
+        # and the module's test files are configured anew, which makes mutmut forget every
+        # outcome; so the earlier outcomes are kept here, and only the mutants without a
+        # caught outcome (survivors and unfinished ones) run again, by name.
+        earlier = _merged_outcomes(work)
+        (work / "outcomes.json").write_text(json.dumps(earlier, indent=1, sort_keys=True))
         for copy in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
-        again = [mutant for mutant, status in _statuses(work).items()
-                 if status not in CAUGHT and status != "not checked"]
+        _configure(work, module)
+        again = [mutant for mutant, status in earlier.items() if status not in CAUGHT]
+        if not again:
+            return earlier
     else:
         work = _scratch_project(name, module)
     # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
@@ -148,20 +184,26 @@ def run_module(name: str, max_children: int, budget: float,
     started = time.monotonic()
     log = work / "mutmut.log"
     try:
-        with log.open("wb") as out:
-            for names in ([], again) if again else ([],):
-                # first the mutants without an outcome, then the survivors once more
-                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                                str(max_children), *names], cwd=work, env=env, check=False,
-                               timeout=max(1.0, budget - (time.monotonic() - started)), stdout=out,
-                               stderr=subprocess.STDOUT)
+        with log.open("ab" if again else "wb") as out:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                            str(max_children), *again], cwd=work, env=env, check=False,
+                           timeout=budget, stdout=out, stderr=subprocess.STDOUT)
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
               "reported as not checked", file=sys.stderr)
-    statuses = _statuses(work)
+    statuses = _merged_outcomes(work)
+    (work / "outcomes.json").write_text(json.dumps(statuses, indent=1, sort_keys=True))
     print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     return statuses
+
+
+def _merged_outcomes(work: Path) -> dict[str, str]:
+    """The outcomes stored by earlier runs in ``work``, updated by what mutmut now knows."""
+    saved = work / "outcomes.json"
+    earlier: dict[str, str] = json.loads(saved.read_text()) if saved.exists() else {}
+    now = _statuses(work)
+    return {**now, **earlier, **{m: s for m, s in now.items() if s != "not checked"}}
 
 
 def _statuses(work: Path) -> dict[str, str]:
