@@ -120,7 +120,7 @@ def _ascii_digits(text: str) -> bool:
 
 def _odd_digits(text: str) -> bool:
     """Digits other than 0-9 (``²``, ``٣``): ``isdigit`` says yes, ``int`` may not."""
-    return any(char.isdigit() and not char.isascii() for char in text)
+    return not text.isascii() and any(char.isdigit() and not char.isascii() for char in text)
 
 
 def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
@@ -208,7 +208,8 @@ def scan(
     if tree is not None:
         from relbot.tree import GitTree
 
-        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob)  # git's one batch
+        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob,  # git's one batch
+                           tree[0].tree_entries)
     for section, section_dir in sections:
         if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):

@@ -84,10 +84,8 @@ class Project:
         if (version.prerelease or version.patch == 0 or self.git is None
                 or (version.major, version.minor) != (current.major, current.minor)):
             return version
-        from relbot.versions import tag_glob
-
-        taken = set(self.git.tags(tag_glob(self.component)))
-        while self.component.tag(str(version)) in taken:
+        # One question to git's batch per tag taken (usually none), not every tag read.
+        while self.git.rev(f"refs/tags/{self.component.tag(str(version))}") is not None:
             version = version.bump_patch()
         return version
 
