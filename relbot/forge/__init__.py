@@ -86,6 +86,10 @@ class MergeRequestNotes(Protocol):
         """The id of the user the token belongs to; ``None`` when it cannot post."""
         ...
 
+    def fit(self, body: str) -> str:
+        """``body`` as the forge stores it (GitLab: cut to its note limit)."""
+        ...
+
     def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
         """relbot's note: it carries ``marker`` and was written by ``author_id``."""
         ...
@@ -117,7 +121,10 @@ def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str
     """Create relbot's one note on the MR, or rewrite it in place; resolve it when all is well.
 
     Returns ``None`` when the token cannot post (a CI job token in a fork pipeline).
+    The stored note is compared with ``body`` as the forge would store it, so that a
+    body cut to GitLab's limit is not rewritten on every pipeline.
     """
+    body = forge.fit(body)
     author = forge.bot_user_id()
     if author is None:
         return None

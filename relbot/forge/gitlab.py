@@ -610,8 +610,13 @@ class GitLabMergeRequests:
 
         return guarded(call, search)
 
-    def _limit(self, body: str) -> str:
+    def fit(self, body: str) -> str:
+        """``body`` cut to GitLab's note limit, as :meth:`create_note` and
+        :meth:`update_note` send it (so an unchanged long report compares equal)."""
         return shorten(body, self.job_url, "report")
+
+    def _limit(self, body: str) -> str:
+        return self.fit(body)
 
     def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
         """Start relbot's thread; a transient failure is followed by a look-up, not a retry."""
