@@ -564,6 +564,14 @@ class GitLabMergeRequests:
             self._gl = client(self.connection)
         return self._gl
 
+    def prepare(self) -> None:
+        """Build the client now, where an access token will use it: python-gitlab is
+        imported in the calling thread, before :class:`relbot.forge.PrefetchedNotes`
+        starts its look-ups in another."""
+        if self.connection.has_api_token:
+            client_now = self.gl
+            assert client_now is not None  # noqa: S101 - the property builds it
+
     def _call(self, action: str, role: str | None = None) -> Call:
         _session(self.gl).start()
         return Call(action, self.connection.timeout, self.connection.token, role)
