@@ -209,7 +209,8 @@ def scan(
     if tree is not None:
         from relbot.tree import GitTree
 
-        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob)  # git's one batch
+        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob,  # git's one batch
+                           object_reader=tree[0].read_object)
     for section, section_dir in sections:
         if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):

@@ -195,6 +195,11 @@ class GitRepo:
             raise GitError(f"git cat-file failed for {name!r}.") from None
         return header[0].decode(), header[1].decode(), data
 
+    def read_object(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, content) of what ``name`` names (``REV:DIR`` a tree), through the
+        one batch; ``None`` where it names nothing."""
+        return self._lookup(name)
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether ``older`` is reachable from ``newer``."""
         return self.ok("merge-base", "--is-ancestor", older, newer)

@@ -44,7 +44,8 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
     mr = MergeRequest.from_ci(ci, iid=iid, base=base)
     require_commit(git, mr.base, "base commit")
     base_sha = git.rev(mr.base) or mr.base
-    with GitTree(git.root, base_sha) as trusted:
+    # The target branch's files, read through the clone's one cat-file --batch.
+    with GitTree(git.root, base_sha, git.read_blob, object_reader=git.read_object) as trusted:
         config = trusted_config(git.root, trusted, base_sha)
         names = [component] if component else [c.name for c in config.components]
         projects = [Project(git.root, name, config, steering=trusted) for name in names]

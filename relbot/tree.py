@@ -419,10 +419,14 @@ class GitTree(Tree):
     """
 
     def __init__(self, root: Path, rev: str,
-                 blob_reader: Callable[[str], bytes] | None = None) -> None:
+                 blob_reader: Callable[[str], bytes] | None = None, *,
+                 object_reader: Callable[[str], tuple[str, str, bytes] | None] | None = None
+                 ) -> None:
         self.root = root.resolve()
         self.rev = rev
-        self._reader = blob_reader  # a GitRepo's shared cat-file --batch, when given
+        # A GitRepo's shared cat-file --batch, when given (read_blob, read_object).
+        self._reader = blob_reader
+        self._objects = object_reader
         self.label = f"commit {rev[:12]}"
         self.is_revision = True
         self._dirs: dict[str, dict[str, tuple[str, str]] | None] = {}
@@ -446,6 +450,11 @@ class GitTree(Tree):
         return listing
 
     def _tree_object(self, name: str, *, root: bool = False) -> dict[str, tuple[str, str]]:
+        if self._objects is not None:
+            found = self._objects(name)
+            if found is None or found[1] != "tree":
+                raise self._no_tree(name, root)
+            return parse_tree_object(found[2], len(found[0]) // 2)
         stdin, stdout = self._pipes()
         stdin.write(name.encode() + b"\n")
         stdin.flush()
@@ -453,14 +462,17 @@ class GitTree(Tree):
         if len(header) != 3 or header[1] != b"tree":
             if len(header) == 3:  # an object of another type: read past it
                 stdout.read(int(header[2]) + 1)
-            from relbot.errors import GitError
-
-            what = "revision" if root else "tree"
-            raise GitError(f"git cat-file of {self.rev[:12]} failed: the {what} "
-                           f"{name[:40]} is not in this clone.")
+            raise self._no_tree(name, root)
         data = stdout.read(int(header[2]))
         stdout.read(1)  # the newline after each object
         return parse_tree_object(data, len(header[0]) // 2)
+
+    def _no_tree(self, name: str, root: bool) -> RelbotError:
+        from relbot.errors import GitError
+
+        what = "revision" if root else "tree"
+        return GitError(f"git cat-file of {self.rev[:12]} failed: the {what} {name[:40]} is "
+                        "not in this clone.")
 
     def _entry(self, relpath: str) -> tuple[str, str] | None:
         parent, _, name = relpath.rpartition("/")
