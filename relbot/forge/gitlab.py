@@ -21,8 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from relbot.config import Component, Config
 from relbot.errors import ConfigError, ForgeError
 from relbot.forge import ForgeForbidden, MergeRequestRef, Note, Release
-from relbot.forge.credentials import Purpose, Token, missing_token_reason, resolve_token
-from relbot.forge.http import GuardedSession, GuardError, origin
+from relbot.forge.credentials import (
+    Purpose,
+    Token,
+    missing_token_reason,
+    origin,
+    resolve_token,
+)
 from relbot.secrets import mask, register
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from gitlab.v4.objects import Project
 
     from relbot.ci_env import CiEnv
+    from relbot.forge.http import GuardedSession
 
 T = TypeVar("T")
 READ_RETRIES = 3
@@ -107,6 +113,8 @@ def client(connection: Connection, *, use_job_token: bool = False) -> gitlab.Git
     blind retries or waits past the deadline (see :mod:`relbot.forge.http`)."""
     import gitlab
 
+    from relbot.forge.http import GuardedSession  # requests: only where a client is made
+
     session = GuardedSession(connection.url, connection.timeout)
     options: dict[str, Any] = {"timeout": connection.timeout, "retry_transient_errors": False,
                                "session": session}
@@ -118,6 +126,8 @@ def client(connection: Connection, *, use_job_token: bool = False) -> gitlab.Git
 
 
 def _session(gl: gitlab.Gitlab) -> GuardedSession:
+    from relbot.forge.http import GuardedSession
+
     session = gl.session
     assert isinstance(session, GuardedSession)  # noqa: S101 - client() makes it so
     return session
@@ -142,6 +152,8 @@ def is_transient(exc: BaseException) -> bool:
     """A failure after which the request may or may not have taken effect."""
     import requests
     from gitlab.exceptions import GitlabError
+
+    from relbot.forge.http import GuardError
 
     if isinstance(exc, GuardError):
         return False
@@ -205,6 +217,8 @@ def describe(exc: BaseException, call: Call) -> ForgeError:
     """One clear sentence about a failed GitLab request, with no secret in it."""
     import requests
     from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabParsingError
+
+    from relbot.forge.http import GuardError
 
     action, timeout = call.action, call.timeout
     variable = call.token.variable if call.token else "the token variable"
