@@ -210,7 +210,7 @@ def scan(
         from relbot.tree import GitTree
 
         revision = GitTree(tree[0].root, tree[1], tree[0].read_blob,  # git's one batch
-                           object_reader=tree[0].read_object)
+                           tree[0].tree_entries)
     for section, section_dir in sections:
         if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):

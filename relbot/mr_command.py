@@ -45,10 +45,11 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
     require_commit(git, mr.base, "base commit")
     base_sha = git.rev(mr.base) or mr.base
     # The target branch's files, read through the clone's one cat-file --batch.
-    with GitTree(git.root, base_sha, git.read_blob, object_reader=git.read_object) as trusted:
+    with GitTree(git.root, base_sha, git.read_blob, git.tree_entries) as trusted:
         config = trusted_config(git.root, trusted, base_sha)
         names = [component] if component else [c.name for c in config.components]
-        projects = [Project(git.root, name, config, steering=trusted) for name in names]
+        projects = [Project(git.root, name, config, steering=trusted, git=git)
+                    for name in names]
         token = resolve_token(ci.environ, "mr", token_variable(config))
         # GitLab's answers to the comment's two look-ups come in while the check runs.
         notes = _notes_forge(config, ci, token, mr.iid) \

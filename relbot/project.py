@@ -30,8 +30,11 @@ class Project:
     """A component of the repository at ``root``, as relbot sees it."""
 
     def __init__(self, root: Path, component: str | None = None,
-                 config: Config | None = None, steering: Tree | None = None) -> None:
+                 config: Config | None = None, steering: Tree | None = None,
+                 git: GitRepo | None = None) -> None:
         self.root = root.resolve()
+        if git is not None:  # the caller's repository, so that its one cat-file batch serves
+            self.__dict__["git"] = git
         # Where the files that steer relbot (configuration, towncrier's config and
         # template, policies) are read: the work tree, or for ``mr check`` the base commit.
         self.steering: Tree = steering or WorkTree(self.root)
@@ -103,11 +106,8 @@ class Project:
         if (version.prerelease or version.patch == 0 or self.git is None
                 or (version.major, version.minor) != (current.major, current.minor)):
             return version
-        from relbot.versions import tag_glob
-
-        listed = self._prefetch.tags() if self._prefetch is not None else None
-        taken = set(listed if listed is not None else self.git.tags(tag_glob(self.component)))
-        while self.component.tag(str(version)) in taken:
+        # One question to git's batch per tag taken (usually none), not every tag read.
+        while self.git.object_id(f"refs/tags/{self.component.tag(str(version))}"):
             version = version.bump_patch()
         return version
 
@@ -137,19 +137,15 @@ class _TagVersion:
         import threading
 
         self._args = (component, root, git)
-        self._tags: list[str] | None = None
         self._version: Version | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, name="relbot-tags", daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
-        from relbot.versions import tag_glob
-
         component, root, git = self._args
         try:
-            self._tags = git.tags(tag_glob(component))
-            self._version = current_version(component, root, git, tags=self._tags)
+            self._version = current_version(component, root, git)
         except BaseException as exc:  # raised in the main thread, by version()
             self._error = exc
 
@@ -160,8 +156,3 @@ class _TagVersion:
             raise self._error
         assert self._version is not None  # noqa: S101 - set unless an error was
         return self._version
-
-    def tags(self) -> list[str] | None:
-        """The release tags the thread listed (``None`` if listing failed)."""
-        self._thread.join()
-        return self._tags

@@ -9,10 +9,9 @@ into a lint finding or a configuration error. ``relbot mr check`` reads its
 steering files from a :class:`GitTree` of the MR's base commit, so nothing
 the merge request changes can steer it (see ``docs/security.md``).
 
-A :class:`GitTree` reads the directories it is asked about (tree objects) and
-every blob through one long-lived ``git cat-file --batch``: one git process,
-whatever the number of files read, and no listing of the paths it never asks
-about.
+A :class:`GitTree` lists its revision once (``git ls-tree -r -t``) and reads
+every blob through one long-lived ``git cat-file --batch``: two git
+processes, whatever the number of files read.
 """
 
 from __future__ import annotations
@@ -384,100 +383,82 @@ def _kind(mode: int) -> str:
     return "other"
 
 
-def _git_kind(mode: bytes) -> str:
-    """The kind of a tree entry from its mode in the tree object (``40000``: a tree)."""
-    if mode == b"40000":
-        return "dir"
-    if mode == b"120000":
-        return "link"
-    if mode in (b"100644", b"100755"):
-        return "file"
-    return "other"  # a submodule (160000) or a mode git itself would not write
-
-
-def parse_tree_object(data: bytes, oid_bytes: int) -> dict[str, tuple[str, str]]:
-    """name -> (kind, object id) of a raw git tree object (``<mode> <name>\\0<oid>``...)."""
-    found: dict[str, tuple[str, str]] = {}
-    index, end = 0, len(data)
-    while index < end:
-        space = data.index(b" ", index)
-        nul = data.index(b"\0", space)
-        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
-        oid = data[nul + 1:nul + 1 + oid_bytes].hex()
-        found[name] = (_git_kind(data[index:space]), oid)
-        index = nul + 1 + oid_bytes
-    return found
+_GIT_KINDS = {"100644": "file", "100755": "file", "120000": "link", "040000": "dir",
+              "160000": "other"}
 
 
 class GitTree(Tree):
-    """The files of a git revision (the MR's base commit, a release commit).
-
-    Directories are read when first asked, as tree objects through the same
-    ``git cat-file --batch`` that reads the blobs: the few steering files of a
-    revision with 10,000 fragments cost a few small answers, not a listing of
-    every path in it.
-    """
+    """The files of a git revision (the MR's base commit, a release commit)."""
 
     def __init__(self, root: Path, rev: str,
-                 blob_reader: Callable[[str], bytes] | None = None, *,
-                 object_reader: Callable[[str], tuple[str, str, bytes] | None] | None = None
+                 blob_reader: Callable[[str], bytes] | None = None,
+                 lister: Callable[[str, str], dict[str, tuple[str, str]] | None] | None = None
                  ) -> None:
         self.root = root.resolve()
         self.rev = rev
-        # A GitRepo's shared cat-file --batch, when given (read_blob, read_object).
-        self._reader = blob_reader
-        self._objects = object_reader
+        self._reader = blob_reader  # a GitRepo's shared cat-file --batch, when given
+        # GitRepo.tree_entries: one directory at a time through that batch, instead of
+        # one recursive ls-tree of the whole revision (a process, and every path of it)
+        self._lister = lister
+        self._directories: dict[str, dict[str, tuple[str, str, int]]] = {}
         self.label = f"commit {rev[:12]}"
         self.is_revision = True
-        self._dirs: dict[str, dict[str, tuple[str, str]] | None] = {}
+        self._listing: dict[str, tuple[str, str, int]] | None = None
+        self._children: dict[str, list[Entry]] = {}
         self._batch: subprocess.Popen[bytes] | None = None
 
-    def _directory(self, directory: str) -> dict[str, tuple[str, str]] | None:
-        """name -> (kind, oid) of ``directory`` in the revision; ``None`` where it is no
-        directory there."""
-        if directory in self._dirs:
-            return self._dirs[directory]
-        listing: dict[str, tuple[str, str]] | None = None
-        if not directory:
-            listing = self._tree_object(f"{self.rev}^{{tree}}", root=True)
-        else:
-            parent, _, name = directory.rpartition("/")
-            above = self._directory(parent)
-            entry = above.get(name) if above is not None else None
-            if entry is not None and entry[0] == "dir":
-                listing = self._tree_object(entry[1])
-        self._dirs[directory] = listing
-        return listing
+    def _git(self, *args: str) -> bytes:
+        proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, check=False)
+        if proc.returncode != 0:
+            from relbot.errors import GitError
 
-    def _tree_object(self, name: str, *, root: bool = False) -> dict[str, tuple[str, str]]:
-        if self._objects is not None:
-            found = self._objects(name)
-            if found is None or found[1] != "tree":
-                raise self._no_tree(name, root)
-            return parse_tree_object(found[2], len(found[0]) // 2)
-        stdin, stdout = self._pipes()
-        stdin.write(name.encode() + b"\n")
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3 or header[1] != b"tree":
-            if len(header) == 3:  # an object of another type: read past it
-                stdout.read(int(header[2]) + 1)
-            raise self._no_tree(name, root)
-        data = stdout.read(int(header[2]))
-        stdout.read(1)  # the newline after each object
-        return parse_tree_object(data, len(header[0]) // 2)
+            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = lines[-1] if lines else "no reason given"
+            raise GitError(f"git {args[0]} of {self.rev[:12]} failed: {reason}")
+        return proc.stdout
 
-    def _no_tree(self, name: str, root: bool) -> RelbotError:
-        from relbot.errors import GitError
+    def _entries_map(self) -> dict[str, tuple[str, str, int]]:
+        """path -> (kind, oid, size) of the whole revision, from one ``git ls-tree``."""
+        if self._listing is None:
+            # No --long: sizes would cost a lookup of every blob; cat-file's header says it.
+            out = self._git("ls-tree", "-r", "-t", "-z", "--full-tree", self.rev)
+            listing: dict[str, tuple[str, str, int]] = {}
+            children: dict[str, list[Entry]] = {}
+            for record in out.split(b"\0"):
+                if not record:
+                    continue
+                meta, _, raw_path = record.partition(b"\t")
+                mode, _kind_name, oid = meta.decode().split()
+                path = raw_path.decode("utf-8", "surrogateescape")
+                kind = _GIT_KINDS.get(mode, "other")
+                listing[path] = (kind, oid, 0)
+                parent, _, name = path.rpartition("/")
+                children.setdefault(parent, []).append(Entry(name, kind))
+            self._listing = listing
+            self._children = {k: sorted(v, key=lambda e: e.name) for k, v in children.items()}
+        return self._listing
 
-        what = "revision" if root else "tree"
-        return GitError(f"git cat-file of {self.rev[:12]} failed: the {what} {name[:40]} is "
-                        "not in this clone.")
+    def _batched(self, relpath: str) -> bool:
+        """Whether ``relpath`` is answered one directory at a time through the lister."""
+        return (self._lister is not None and self._listing is None
+                and _askable(self.rev, relpath))
 
-    def _entry(self, relpath: str) -> tuple[str, str] | None:
+    def _directory(self, directory: str) -> dict[str, tuple[str, str, int]]:
+        """One directory's entries through the lister (empty where it is no directory)."""
+        if directory not in self._directories and self._lister is not None:
+            found = self._lister(self.rev, directory) or {}
+            self._directories[directory] = {
+                name: (_GIT_KINDS.get(mode, "other"), oid, 0)
+                for name, (mode, oid) in found.items()}
+        return self._directories.get(directory, {})
+
+    def _entry(self, relpath: str) -> tuple[str, str, int] | None:
+        if not self._batched(relpath):
+            return self._entries_map().get(relpath)
         parent, _, name = relpath.rpartition("/")
-        listing = self._directory(parent)
-        return None if listing is None else listing.get(name)
+        if parent and self.kind(parent) != "dir":
+            return None
+        return self._directory(parent).get(name)
 
     def kind(self, relpath: str) -> str | None:
         """The type of ``relpath`` in the revision."""
@@ -488,16 +469,19 @@ class GitTree(Tree):
 
     def entries(self, directory: str) -> list[Entry]:
         """The names in a directory of the revision."""
-        listing = self._directory(directory)
-        if listing is None:
-            return []
-        return [Entry(name, kind) for name, (kind, _) in sorted(listing.items())]
+        if self._batched(directory):
+            if directory and self.kind(directory) != "dir":
+                return []
+            return sorted((Entry(name, kind) for name, (kind, _, _)
+                           in self._directory(directory).items()), key=lambda e: e.name)
+        self._entries_map()
+        return list(self._children.get(directory, []))
 
     def _read(self, relpath: str, limit: int) -> bytes:
         entry = self._entry(relpath)
         if entry is None:
             raise Refused("missing")
-        kind, oid = entry
+        kind, oid, _ = entry
         if kind == "link":
             raise Refused("symlink")
         if kind != "file":
@@ -509,7 +493,12 @@ class GitTree(Tree):
             return data
         return self._blob(oid, limit)
 
-    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+    def _blob(self, oid: str, limit: int) -> bytes:
+        """One blob through the long-lived ``git cat-file --batch``, at most ``limit`` bytes.
+
+        A larger blob is streamed past in chunks (the protocol needs it read) and
+        refused; it is never held in memory.
+        """
         if self._batch is None:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -518,15 +507,6 @@ class GitTree(Tree):
         stdout: IO[bytes] | None = self._batch.stdout
         if stdin is None or stdout is None:
             raise Refused("unreadable", detail="git cat-file --batch did not start")
-        return stdin, stdout
-
-    def _blob(self, oid: str, limit: int) -> bytes:
-        """One blob through the long-lived ``git cat-file --batch``, at most ``limit`` bytes.
-
-        A larger blob is streamed past in chunks (the protocol needs it read) and
-        refused; it is never held in memory.
-        """
-        stdin, stdout = self._pipes()
         stdin.write(oid.encode() + b"\n")
         stdin.flush()
         header = stdout.readline().split()
@@ -557,6 +537,12 @@ class GitTree(Tree):
 
     def __del__(self) -> None:
         self.close()
+
+
+def _askable(rev: str, relpath: str) -> bool:
+    from relbot.git import batch_can_ask
+
+    return batch_can_ask(f"{rev}:{relpath}")
 
 
 # -- writing outputs --------------------------------------------------------------------
