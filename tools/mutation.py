@@ -87,7 +87,7 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py",
                             "tests/test_premerge_hotfix.py", "tests/test_trust.py"),
            "the MR check"),
-    Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
+    Module("relbot/tree.py", ("tests/test_tree.py", "tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
     Module("relbot/untrusted.py", ("tests/test_untrusted.py", "tests/test_markdown_safety.py",
