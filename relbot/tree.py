@@ -219,16 +219,6 @@ class Tree:
                           detail=f"is not UTF-8 text (invalid byte at offset {exc.start})"
                           ) from None
 
-    def read_many(self, relpaths: Iterable[str], limit: int) -> dict[str, bytes | Refused]:
-        """Several files at once: each one's bytes, or why it was refused."""
-        out: dict[str, bytes | Refused] = {}
-        for relpath in relpaths:
-            try:
-                out[relpath] = self.read_bytes(relpath, limit)
-            except Refused as refused:
-                out[relpath] = refused
-        return out
-
     def read_toml(self, relpath: str, limit: int = MAX_TOML_BYTES) -> dict[str, Any]:
         """A TOML file, bounded in size and nesting; :class:`Refused` (``bad-toml``) otherwise."""
         return parse_toml(self.read_text(relpath, limit), relpath)
