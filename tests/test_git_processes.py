@@ -255,6 +255,49 @@ def test_batch_questions_see_refs_moved_meanwhile_and_names_with_spaces(
     git.close()
 
 
+def test_mr_check_runs_a_constant_number_of_git_processes(tmp_path: Path,
+                                                          yaook_repo: Repo) -> None:
+    """mr check on a base with 10 and with 300 fragments starts the same git processes:
+    one cat-file --batch for the trusted configuration and the revisions, no listing of
+    the base's whole tree, and (without a version file) the tags listed once and one
+    ancestry question, though the preview asks for the current version twice."""
+    config = yaook_repo.path / "relbot.toml"
+    config.write_text(config.read_text().replace('version_file = "version"\n', ""))
+    yaook_repo.commit_all("Versions from tags")
+    yaook_repo.git("tag", "-a", "-m", "Release v8.0.2", "v8.0.2")
+    yaook_repo.push("HEAD", "v8.0.2")
+    counts = {}
+    for count in (10, 300):
+        repo = yaook_repo.clone(tmp_path / f"clone-{count}")
+        repo.git("checkout", "-q", "-B", "main", "origin/main")
+        add_fragments(repo, {f"{n}.fix": f"Fix number {n}.\n" for n in range(1, count + 1)})
+        base = repo.git("rev-parse", "HEAD")
+        repo.git("checkout", "-q", "-b", f"mr-{count}")
+        add_fragments(repo, {"999.fix": "The MR's own fix.\n"})
+        env, log = git_logger(tmp_path / f"log-{count}")
+        done = relbot(repo, "mr", "check", "--no-comment", "--iid", "999", "--base", base,
+                      env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "if merged now: 8.0.2 -> 8.0.3" in done.stdout, done.stdout
+        counts[count] = log.read_text().splitlines()
+    assert sorted(counts[300]) == sorted(counts[10]), (counts[10], counts[300])
+    calls = [call.split()[0] for call in counts[10]]
+    assert calls.count("cat-file") == 1 and "ls-tree" not in calls, "\n".join(counts[10])
+    assert calls.count("for-each-ref") == 1 and calls.count("merge-base") == 1, counts[10]
+
+
+def test_next_version_of_a_patch_release_lists_the_tags_once(yaook_repo: Repo,
+                                                              tmp_path: Path) -> None:
+    """From tags, a patch bump (which looks past hotfix tags) lists the tags once."""
+    config = yaook_repo.path / "relbot.toml"
+    config.write_text(config.read_text().replace('version_file = "version"\n', ""))
+    yaook_repo.git("tag", "-a", "-m", "Release v8.0.2", "v8.0.2")
+    add_fragments(yaook_repo, {"101.fix": "A fix.\n"})
+    env, log = git_logger(tmp_path / "log")
+    done = relbot(yaook_repo, "next-version", env=env)
+    assert done.stdout == "8.0.3\n", done.stderr
+    calls = [call.split()[0] for call in log.read_text().splitlines()]
+    assert calls.count("for-each-ref") == 1, calls
 def test_cut_reads_no_tag_object_of_earlier_releases(yaook_repo: Repo) -> None:
     """At 10,000 release tags a cut costs what it costs at 10: it opens none of the old
     releases' tag objects (their peeled ids are in packed-refs), shown here by a tag
