@@ -85,7 +85,7 @@ def test_a_clone_locked_by_another_git_command_is_told_so(tmp_path: Path, lock: 
     repo.git("checkout", "-q", "main")
     add_fragments(repo, {"120.fix": "Another fix.\n"})
     (repo.path / ".git" / lock).write_text("")
-    code, out, err = cut(repo, "--no-push")
+    code, _out, err = cut(repo, "--no-push")
     assert code == 1
     assert ("another git command or relbot cut is changing this clone at the same time (a "
             "ref or the index is locked); let it finish, then run relbot cut again to finish "

@@ -73,7 +73,7 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
                                  "tests/test_release_resume.py", "tests/test_release_rules.py",
                                  "tests/test_prepare_flow.py", "tests/test_hotfix_flow.py",
                                  "tests/test_premerge_hotfix.py",
-                                 "tests/test_release_proof.py"),
+                                 "tests/test_release_proof.py", "tests/test_release_plan.py"),
            "the release plan and its execution"),
     Module("relbot/release_commit.py", ("tests/test_release_proof.py",
                                         "tests/test_release_resume.py",
