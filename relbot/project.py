@@ -107,7 +107,7 @@ class Project:
                 or (version.major, version.minor) != (current.major, current.minor)):
             return version
         # One question to git's batch per tag taken (usually none), not every tag read.
-        while self.git.object_id(f"refs/tags/{self.component.tag(str(version))}"):
+        while self.git.rev(f"refs/tags/{self.component.tag(str(version))}") is not None:
             version = version.bump_patch()
         return version
 

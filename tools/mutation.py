@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -37,7 +38,7 @@ EQUIVALENTS = PROJECT / "tools" / "mutation_equivalents.toml"
 SCRATCH = PROJECT / "build" / "mutation"
 TARGET = 0.85  # the share of non-equivalent mutants each module's tests must kill
 # A mutant that makes a test fail, or hang until mutmut's timeout, was noticed by the tests.
-CAUGHT = frozenset({"killed", "timeout"})
+CAUGHT = frozenset({"killed", "timeout", "caught by type check"})
 
 
 @dataclass(frozen=True)
@@ -68,21 +69,40 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/versions.py", ("tests/test_versions.py", "tests/test_notes.py"),
            "version computation"),
     Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
-                                 "tests/test_gitlab_faults.py", "tests/test_multicomponent.py"),
+                                 "tests/test_gitlab_faults.py", "tests/test_multicomponent.py",
+                                 "tests/test_release_resume.py", "tests/test_release_rules.py",
+                                 "tests/test_prepare_flow.py"),
            "the release plan and its execution"),
-    Module("relbot/release_commit.py", ("tests/test_release_resume.py",
+    Module("relbot/release_commit.py", ("tests/test_release_proof.py",
+                                        "tests/test_release_resume.py",
                                         "tests/test_hotfix_flow.py", "tests/test_cut.py"),
            "the release commit: what proves a release, and its trailers"),
     Module("relbot/branches.py", ("tests/test_release_rules.py", "tests/test_hotfix_flow.py",
                                   "tests/test_prepare_flow.py"),
            "which branch a release lands on"),
-    Module("relbot/git.py", ("tests/test_cut.py", "tests/test_faults_and_races.py"),
+    Module("relbot/git.py", ("tests/test_git_plumbing.py", "tests/test_git_processes.py",
+                             "tests/test_cut.py",
+                             "tests/test_faults_and_races.py", "tests/test_release_proof.py"),
            "git plumbing"),
-    Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py"),
+    Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py",
+                            "tests/test_premerge_hotfix.py", "tests/test_trust.py"),
            "the MR check"),
     Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
+    Module("relbot/untrusted.py", ("tests/test_untrusted.py", "tests/test_markdown_safety.py",
+                                   "tests/test_trust.py",
+                                   "tests/test_mr_check.py"),
+           "the trust boundary: rules for text from a merge request"),
+    Module("relbot/forge/credentials.py", ("tests/test_credentials.py",
+                                           "tests/test_gitlab_tokens.py",
+                                           "tests/test_release_push_auth.py",
+                                           "tests/test_trust.py"),
+           "the trust boundary: which token goes to which host"),
+    Module("relbot/forge/http.py", ("tests/test_gitlab_hostile.py", "tests/test_gitlab_tokens.py"),
+           "the trust boundary: one host, no redirects, bounded answers"),
+    Module("relbot/ci_env.py", ("tests/test_ci_env_reader.py", "tests/test_trust.py"),
+           "the trust boundary: what the CI job says it is"),
     Module("relbot/forge/__init__.py", ("tests/test_comment_posting.py",
                                         "tests/test_mr_check.py"),
            "which note is relbot's"),
@@ -98,6 +118,12 @@ def _scratch_project(name: str, module: Module) -> Path:
     work = SCRATCH / name
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(PROJECT, work, ignore=_COPY_IGNORE, symlinks=True)
+    _configure(work, module)
+    return work
+
+
+def _configure(work: Path, module: Module) -> None:
+    """Tell mutmut, in the scratch copy's pyproject, what to mutate and which tests run."""
     tests = [t for t in module.tests if (PROJECT / t).exists()]
     also = sorted(p.name for p in PROJECT.iterdir()
                   if p.name not in {"relbot", "tests", "pyproject.toml", ".git", ".venv",
@@ -111,12 +137,16 @@ def _scratch_project(name: str, module: Module) -> Path:
         "pytest_add_cli_args": ["-p", "no:xdist", "-p", "no:randomly", "-p", "no:cacheprovider",
                                 "-q", "-x"],
         "timeout_multiplier": 5.0,
+        # mypy --strict gates every merge (.ci/run): a mutant it rejects cannot ship, so it
+        # counts as caught without running a test
+        "type_check_command": [sys.executable, "-m", "mypy", "--strict",
+                               "--no-warn-unused-ignores", "--output", "json", "relbot"],
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in
                                      config.items()]
     pyproject = work / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + "\n".join(lines) + "\n")
-    return work
+    own = (PROJECT / "pyproject.toml").read_text()
+    pyproject.write_text(own + "\n".join(lines) + "\n")
 
 
 _RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$")
@@ -126,19 +156,22 @@ def run_module(name: str, max_children: int, budget: float,
                resume: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
-    ``resume`` continues a run the budget stopped in its scratch copy: mutmut skips the
-    mutants that already have an outcome, so a slow module can be finished in several goes.
+    ``resume`` continues in the module's scratch copy with the project's current code and
+    tests: mutmut keeps the outcome of every function whose code did not change (it hashes
+    each function), runs the mutants of changed functions and those a budget left
+    unfinished, and then the survivors once more, so that new tests show what they kill.
+    A slow module can so be finished in several goes.
     """
     module = MODULES[name]
     work = SCRATCH / name
-    again: list[str] = []
-    if resume and (work / "mutants").exists():
-        # The tests may have gained tests for the survivors: they replace the copied ones
-        # (mutmut collects which functions the new tests reach), and the survivors run again.
+    resuming = resume and (work / "mutants" / "mutmut-stats.json").exists()
+    if resuming:
+        shutil.copytree(PROJECT / "relbot", work / "relbot", dirs_exist_ok=True,
+                        ignore=_COPY_IGNORE)  # mutmut writes the mutated copy itself
         for copy in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
-        again = [mutant for mutant, status in _statuses(work).items()
-                 if status not in CAUGHT and status != "not checked"]
+        _configure(work, module)
+        _keep_outcomes_of_new_tests(work, module)
     else:
         work = _scratch_project(name, module)
     # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
@@ -147,14 +180,22 @@ def run_module(name: str, max_children: int, budget: float,
     env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared")}
     started = time.monotonic()
     log = work / "mutmut.log"
+
+    def mutmut(*names: str) -> None:
+        with log.open("ab") as out:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+                            str(max_children), *names], cwd=work, env=env, check=False,
+                           timeout=max(1.0, budget - (time.monotonic() - started)),
+                           stdout=out, stderr=subprocess.STDOUT)
+
     try:
-        with log.open("wb") as out:
-            for names in ([], again) if again else ([],):
-                # first the mutants without an outcome, then the survivors once more
-                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                                str(max_children), *names], cwd=work, env=env, check=False,
-                               timeout=max(1.0, budget - (time.monotonic() - started)), stdout=out,
-                               stderr=subprocess.STDOUT)
+        log.write_bytes(b"")
+        mutmut()  # the mutants without an outcome
+        if resuming:
+            survivors = [m for m, s in _statuses(work).items()
+                         if s not in CAUGHT and s != "not checked"]
+            if survivors:
+                mutmut(*survivors)  # once more, against the current tests
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
               "reported as not checked", file=sys.stderr)
@@ -162,6 +203,25 @@ def run_module(name: str, max_children: int, budget: float,
     print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     return statuses
+
+
+def _keep_outcomes_of_new_tests(work: Path, module: Module) -> None:
+    """Let the earlier outcomes stand when only the module's list of test files changed.
+
+    mutmut forgets every outcome when its test selection changes; but added test files
+    hold only new tests, which mutmut then finds and maps to the functions they reach (its
+    incremental statistics), and the survivors run again against them. So the stored
+    fingerprint of the selection is brought up to date, computed as mutmut computes it
+    (``Config.config_fingerprint``: the first 12 hex digits of the SHA-256 of the repr of
+    the tuple); were that scheme to change, mutmut would simply start over.
+    """
+    stats = work / "mutants" / "mutmut-stats.json"
+    data = json.loads(stats.read_text())
+    selection = tuple(t for t in module.tests if (PROJECT / t).exists())
+    fingerprint = data.get("config_fingerprint") or {}
+    fingerprint["test_selection"] = hashlib.sha256(repr(selection).encode()).hexdigest()[:12]
+    data["config_fingerprint"] = fingerprint
+    stats.write_text(json.dumps(data))
 
 
 def _statuses(work: Path) -> dict[str, str]:
