@@ -545,9 +545,8 @@ def _refusal_text(stderr: str, stdout: str) -> str:
         fields = line.split("\t")
         if line == "Done" or line.startswith("To "):
             continue
-        if line.startswith("!") and len(fields) == 3:
-            line = f"{fields[1].split(':')[-1]}: {fields[2]}"
-        lines.append(line)
+        refused = line.startswith("!") and len(fields) == 3
+        lines.append(f"{fields[1].split(':')[-1]}: {fields[2]}" if refused else line)
     return "\n".join(lines)
 
 
