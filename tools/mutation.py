@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -70,7 +71,9 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/release.py", ("tests/test_cut.py", "tests/test_faults_and_races.py",
                                  "tests/test_gitlab_faults.py", "tests/test_multicomponent.py",
                                  "tests/test_release_resume.py", "tests/test_release_rules.py",
-                                 "tests/test_prepare_flow.py"),
+                                 "tests/test_prepare_flow.py", "tests/test_hotfix_flow.py",
+                                 "tests/test_premerge_hotfix.py",
+                                 "tests/test_release_proof.py", "tests/test_release_plan.py"),
            "the release plan and its execution"),
     Module("relbot/release_commit.py", ("tests/test_release_proof.py",
                                         "tests/test_release_resume.py",
@@ -89,13 +92,15 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
                             "tests/test_mr_hotfix.py", "tests/test_mr_policies.py",
                             "tests/test_mr_presence.py"),
            "the MR check"),
-    Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
+    Module("relbot/tree.py", ("tests/test_tree.py", "tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
-    Module("relbot/untrusted.py", ("tests/test_markdown_safety.py", "tests/test_trust.py",
+    Module("relbot/untrusted.py", ("tests/test_untrusted.py", "tests/test_markdown_safety.py",
+                                   "tests/test_trust.py",
                                    "tests/test_mr_check.py"),
            "the trust boundary: rules for text from a merge request"),
-    Module("relbot/forge/credentials.py", ("tests/test_gitlab_tokens.py",
+    Module("relbot/forge/credentials.py", ("tests/test_credentials.py",
+                                           "tests/test_gitlab_tokens.py",
                                            "tests/test_release_push_auth.py",
                                            "tests/test_trust.py"),
            "the trust boundary: which token goes to which host"),
@@ -156,27 +161,22 @@ def run_module(name: str, max_children: int, budget: float,
                resume: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
-    ``resume`` continues a run the budget stopped in its scratch copy, and runs its
-    survivors again with the current tests: a slow module can be finished in several goes,
-    and a new test shows what it kills. The outcomes so far are kept in the copy's
-    ``outcomes.json``, because mutmut forgets its own when the test files change.
+    ``resume`` continues in the module's scratch copy with the project's current code and
+    tests: mutmut keeps the outcome of every function whose code did not change (it hashes
+    each function), runs the mutants of changed functions and those a budget left
+    unfinished, and then the survivors once more, so that new tests show what they kill.
+    A slow module can so be finished in several goes.
     """
     module = MODULES[name]
     work = SCRATCH / name
-    earlier: dict[str, str] = {}
-    again: list[str] = []
-    if resume and (work / "mutants").exists():
-        # The tests may have gained tests for the survivors: they replace the copied ones,
-        # and the module's test files are configured anew, which makes mutmut forget every
-        # outcome; so the earlier outcomes are kept here, and only the mutants without a
-        # caught outcome (survivors and unfinished ones) run again, by name.
-        earlier = _merged_outcomes(work)
+    resuming = resume and (work / "mutants" / "mutmut-stats.json").exists()
+    if resuming:
+        shutil.copytree(PROJECT / "relbot", work / "relbot", dirs_exist_ok=True,
+                        ignore=_COPY_IGNORE)  # mutmut writes the mutated copy itself
         for copy in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
         _configure(work, module)
-        again = [mutant for mutant, status in earlier.items() if status not in CAUGHT]
-        if not again:
-            return earlier
+        _keep_outcomes_of_new_tests(work, module)
     else:
         work = _scratch_project(name, module)
     # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
@@ -185,27 +185,49 @@ def run_module(name: str, max_children: int, budget: float,
     env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared")}
     started = time.monotonic()
     log = work / "mutmut.log"
-    try:
-        with log.open("ab" if again else "wb") as out:
+
+    def mutmut(*names: str) -> None:
+        with log.open("ab") as out:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(max_children), *again], cwd=work, env=env, check=False,
-                           timeout=budget, stdout=out, stderr=subprocess.STDOUT)
+                            str(max_children), *names], cwd=work, env=env, check=False,
+                           timeout=max(1.0, budget - (time.monotonic() - started)),
+                           stdout=out, stderr=subprocess.STDOUT)
+
+    try:
+        log.write_bytes(b"")
+        mutmut()  # the mutants without an outcome
+        if resuming:
+            known = load_equivalents()  # an equivalent mutant survives any test: not again
+            survivors = [m for m, s in _statuses(work).items()
+                         if s not in CAUGHT and s != "not checked" and m not in known]
+            if survivors:
+                mutmut(*survivors)  # once more, against the current tests
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
               "reported as not checked", file=sys.stderr)
-    statuses = _merged_outcomes(work)
-    (work / "outcomes.json").write_text(json.dumps(statuses, indent=1, sort_keys=True))
+    statuses = _statuses(work)
     print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     return statuses
 
 
-def _merged_outcomes(work: Path) -> dict[str, str]:
-    """The outcomes stored by earlier runs in ``work``, updated by what mutmut now knows."""
-    saved = work / "outcomes.json"
-    earlier: dict[str, str] = json.loads(saved.read_text()) if saved.exists() else {}
-    now = _statuses(work)
-    return {**now, **earlier, **{m: s for m, s in now.items() if s != "not checked"}}
+def _keep_outcomes_of_new_tests(work: Path, module: Module) -> None:
+    """Let the earlier outcomes stand when only the module's list of test files changed.
+
+    mutmut forgets every outcome when its test selection changes; but added test files
+    hold only new tests, which mutmut then finds and maps to the functions they reach (its
+    incremental statistics), and the survivors run again against them. So the stored
+    fingerprint of the selection is brought up to date, computed as mutmut computes it
+    (``Config.config_fingerprint``: the first 12 hex digits of the SHA-256 of the repr of
+    the tuple); were that scheme to change, mutmut would simply start over.
+    """
+    stats = work / "mutants" / "mutmut-stats.json"
+    data = json.loads(stats.read_text())
+    selection = tuple(t for t in module.tests if (PROJECT / t).exists())
+    fingerprint = data.get("config_fingerprint") or {}
+    fingerprint["test_selection"] = hashlib.sha256(repr(selection).encode()).hexdigest()[:12]
+    data["config_fingerprint"] = fingerprint
+    stats.write_text(json.dumps(data))
 
 
 def _statuses(work: Path) -> dict[str, str]:
@@ -224,7 +246,7 @@ def _statuses(work: Path) -> dict[str, str]:
 def survivor_diffs(name: str, statuses: dict[str, str]) -> dict[str, str]:
     """The changed lines of each mutant that was not killed, from the scratch copy."""
     return {mutant: diff_of(name, mutant) for mutant, status in statuses.items()
-            if status not in CAUGHT}
+            if status not in CAUGHT and status != "not checked"}
 
 
 def load_results() -> dict[str, dict[str, object]]:
@@ -261,12 +283,14 @@ def diff_of(name: str, mutant: str) -> str:
 
 
 def summarise(statuses: dict[str, str], equivalents: dict[str, str]) -> dict[str, int]:
-    """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones."""
+    """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones that
+    were checked (``unchecked``: those a partial run did not reach)."""
+    unchecked = sum(1 for s in statuses.values() if s == "not checked")
     killed = sum(1 for s in statuses.values() if s in CAUGHT)
     equivalent = sum(1 for m, s in statuses.items() if s not in CAUGHT and m in equivalents)
-    relevant = len(statuses) - equivalent
+    relevant = len(statuses) - equivalent - unchecked
     return {"mutants": len(statuses), "killed": killed, "equivalent": equivalent,
-            "survived": relevant - killed,
+            "survived": relevant - killed, "unchecked": unchecked,
             "score": round(100 * killed / relevant) if relevant else 100}
 
 
@@ -305,6 +329,9 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         counts = summarise(statuses, equivalents)
         mark = "" if counts["score"] >= TARGET * 100 else " (below target)"
+        if counts["unchecked"]:
+            mark += (f" (partial run: {counts['unchecked']} of {counts['mutants']} mutants "
+                     "not checked)")
         lines.append(f"| `{module.path}` | {module.why} | {tests} | {entry['date']} "
                      f"| {counts['mutants']} "
                      f"| {counts['killed']} | {counts['equivalent']} | {counts['survived']} "
@@ -316,7 +343,8 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
             continue
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         diffs = dict(entry.get("diffs", {}))  # type: ignore[call-overload]
-        survivors = sorted((m, s) for m, s in statuses.items() if s not in CAUGHT)
+        survivors = sorted((m, s) for m, s in statuses.items()
+                           if s not in CAUGHT and s != "not checked")
         if not survivors:
             continue
         lines += [f"### {module.path}", ""]
@@ -365,12 +393,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             statuses = run_module(name, args.max_children, args.budget, args.resume)
             unfinished = sum(1 for status in statuses.values() if status == "not checked")
-            if unfinished or not statuses:
-                # an unfinished module would count its unchecked mutants as survivors
-                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; results "
-                      f"not stored, continue with: python -m tools.mutation run --resume {name}",
-                      file=sys.stderr)
+            if not statuses:
+                print(f"{name}: mutmut found no mutants; results not stored", file=sys.stderr)
                 continue
+            if unfinished:
+                # stored as a partial run: the report counts only the checked mutants
+                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; stored as "
+                      f"a partial run, continue with: python -m tools.mutation run --resume "
+                      f"{name}", file=sys.stderr)
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
