@@ -240,3 +240,34 @@ def test_an_mr_adding_relbot_toml_to_a_pyproject_configuration_is_a_steering_cha
     repo.commit_all("Add a relbot.toml")
     _, out = _check(repo, base)
     assert "] steering files: relbot.toml\n" in out, out
+
+
+def test_a_policy_named_by_its_path_is_a_steering_file(tmp_path: object) -> None:
+    """`policies = ["policies/kubernetes.toml"]` (a path, not a name): the MR's edit of that
+    file is reported as a steering change."""
+    files = _gated_files()
+    files["relbot.toml"] = files["relbot.toml"].replace(
+        'policies = ["kubernetes"]', 'policies = ["policies/kubernetes.toml"]')
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("policies/kubernetes.toml", "# edited\n" + files["policies/kubernetes.toml"])
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Edit the policy")
+    _, out = _check(repo, base)
+    assert "[ok  ] steering files: policies/kubernetes.toml\n" in out, out
+
+
+def test_a_target_towncrier_file_without_its_table_is_one_sentence(tmp_path: object) -> None:
+    """The target branch's towncrier.toml lacks [tool.towncrier]: exit 2, one sentence."""
+    files = yaook_like_files()
+    files["towncrier.toml"] = "[tool.other]\nx = 1\n"
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Thing")
+    result = run(["mr", "check", "--no-comment", "--iid", "7", "--base", base], repo.path)
+    assert result.code == 2, result.out + result.err
+    assert "towncrier.toml has no [tool.towncrier] table" in result.err, result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
