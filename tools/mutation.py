@@ -1,6 +1,7 @@
 """Mutation testing of the modules where a silent bug costs most, with mutmut 3.
 
     python -m tools.mutation run [MODULE ...] [--max-children N] [--budget SECONDS] [--resume]
+    python -m tools.mutation collect [MODULE ...]   # store what a stopped run reached
     python -m tools.mutation report          # docs/mutation.md from the stored results
     python -m tools.mutation list            # the modules and the tests that cover each
 
@@ -73,7 +74,8 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
                                  "tests/test_release_resume.py", "tests/test_release_rules.py",
                                  "tests/test_prepare_flow.py", "tests/test_hotfix_flow.py",
                                  "tests/test_premerge_hotfix.py",
-                                 "tests/test_release_proof.py", "tests/test_release_plan.py"),
+                                 "tests/test_release_proof.py", "tests/test_release_plan.py",
+                                 "tests/test_release_messages.py"),
            "the release plan and its execution"),
     Module("relbot/release_commit.py", ("tests/test_release_proof.py",
                                         "tests/test_release_resume.py",
@@ -158,7 +160,7 @@ _RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*
 
 
 def run_module(name: str, max_children: int, budget: float,
-               resume: bool = False) -> dict[str, str]:
+               resume: bool = False, survivors_only: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
     ``resume`` continues in the module's scratch copy with the project's current code and
@@ -195,7 +197,8 @@ def run_module(name: str, max_children: int, budget: float,
 
     try:
         log.write_bytes(b"")
-        mutmut()  # the mutants without an outcome
+        if not (resuming and survivors_only):
+            mutmut()  # the mutants without an outcome
         if resuming:
             known = load_equivalents()  # an equivalent mutant survives any test: not again
             survivors = [m for m, s in _statuses(work).items()
@@ -376,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--resume", action="store_true",
                      help="continue the last run of each module in its scratch copy: the "
                      "unfinished mutants, then the survivors again with the current tests")
+    collect = sub.add_parser("collect", help="store what the scratch copies hold now (a run "
+                             "stopped by hand, or still going), then write the report")
+    collect.add_argument("modules", nargs="*", metavar="MODULE")
+    run.add_argument("--survivors", action="store_true",
+                     help="with --resume: only run the survivors again (against new tests), "
+                     "not the mutants still unchecked")
     sub.add_parser("report", help="write docs/mutation.md from the stored results")
     sub.add_parser("list", help="show the modules and their tests")
     args = parser.parse_args(argv)
@@ -383,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, module in MODULES.items():
             print(f"{name}: {module.path} <- {' '.join(module.tests)}")
         return 0
-    if args.command == "run":
+    if args.command in ("run", "collect"):
         unknown = [m for m in args.modules if m not in MODULES]
         if unknown:
             parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
@@ -391,7 +400,14 @@ def main(argv: list[str] | None = None) -> int:
             if not (PROJECT / MODULES[name].path).exists():
                 print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
                 continue
-            statuses = run_module(name, args.max_children, args.budget, args.resume)
+            if args.command == "collect":
+                if not (SCRATCH / name / "mutants").exists():
+                    print(f"{name}: no scratch copy to collect from", file=sys.stderr)
+                    continue
+                statuses = _statuses(SCRATCH / name)
+            else:
+                statuses = run_module(name, args.max_children, args.budget, args.resume,
+                                      args.survivors)
             unfinished = sum(1 for status in statuses.values() if status == "not checked")
             if not statuses:
                 print(f"{name}: mutmut found no mutants; results not stored", file=sys.stderr)
