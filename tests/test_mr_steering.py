@@ -271,3 +271,23 @@ def test_a_target_towncrier_file_without_its_table_is_one_sentence(tmp_path: obj
     assert result.code == 2, result.out + result.err
     assert "towncrier.toml has no [tool.towncrier] table" in result.err, result.err
     assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+def test_a_components_template_change_is_that_components_only(tmp_path: object) -> None:
+    """In a monorepo the MR edits the operator's own towncrier template: the steering check
+    is the operator's, not every component's."""
+    files = monorepo_files()
+    files["operator/towncrier.toml"] = files["operator/towncrier.toml"].replace(
+        "[tool.towncrier]", '[tool.towncrier]\ntemplate = "tpl.j2"', 1)
+    files["operator/tpl.j2"] = GOOD_TEMPLATE
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "mr")
+    repo.write("operator/tpl.j2", "{# edited #}" + GOOD_TEMPLATE)
+    for prefix in ("", "operator/", "baremetal/"):
+        repo.write(f"{prefix}changes/5.fix", "A fix.\n")
+    repo.commit_all("MR 5")
+    code, out = _check(repo, base, iid=5)
+    assert code == 0, out
+    assert out.count("steering files: operator/tpl.j2") == 1, out
+    assert "steering files" in out.split("  operator:")[1].split("  baremetal:")[0], out
