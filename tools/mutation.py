@@ -314,8 +314,11 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         "reason it is equivalent (it behaves exactly like the original) or why it is left. "
         "Only tests that run relbot in-process can kill a mutant. Run: "
         "`python -m tools.mutation run MODULE` then `python -m tools.mutation report` "
-        "(`run --resume MODULE` continues a run its budget stopped, and reruns the survivors "
-        "against the current tests). "
+        "(`run --resume MODULE` continues a run its budget stopped, keeping the outcomes of "
+        "the functions whose code did not change, and reruns the survivors against the "
+        "current tests; `run --resume --survivors MODULE` reruns only the survivors; "
+        "`collect MODULE` stores what a stopped run reached). A *partial run* counts only "
+        "the mutants it checked, and claims nothing about the others. "
         f"Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
         "module.",
         "",
