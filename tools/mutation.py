@@ -421,12 +421,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; stored as "
                       f"a partial run, continue with: python -m tools.mutation run --resume "
                       f"{name}", file=sys.stderr)
+            diffs = survivor_diffs(name, statuses)  # slow: before reading the results
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
                                        if (PROJECT / t).exists()],
                              "mutants": dict(sorted(statuses.items())),
-                             "diffs": survivor_diffs(name, statuses)}
+                             "diffs": diffs}
             RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     REPORT.write_text(render(load_results(), load_equivalents()))
     print(f"wrote {REPORT.relative_to(PROJECT)}", file=sys.stderr)
