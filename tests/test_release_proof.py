@@ -325,4 +325,5 @@ def test_a_first_release_creates_the_changelog(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     changelog = repo.git("show", "HEAD:CHANGELOG.rst")
     assert changelog.startswith("v8.1.0 (2024-10-01)\n"), changelog
+    assert changelog.endswith("merge_requests/102>`_)"), changelog  # the new section only
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
