@@ -37,27 +37,6 @@ _LOCALE = {"LC_ALL": "C", "LANGUAGE": "C"}
 _OID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 @dataclass(frozen=True)
-class TreeEntry:
-    """One entry of a git tree: its mode, type, object id, size and name."""
-
-    mode: str
-    kind: str
-    oid: str
-    size: int
-    name: str
-
-    @property
-    def is_symlink(self) -> bool:
-        """Mode 120000: a symbolic link."""
-        return self.mode == "120000"
-
-    @property
-    def is_regular(self) -> bool:
-        """A plain (possibly executable) file."""
-        return self.kind == "blob" and self.mode in ("100644", "100755")
-
-
-@dataclass(frozen=True)
 class RemoteRefs:
     """What one ``ls-remote`` saw: ref -> object id (``^{}``: a tag's commit), the ref the
     remote's HEAD names, and the patterns asked, so that a ref they do not cover is known
@@ -140,11 +119,6 @@ class GitRepo:
     def rev(self, rev: str) -> str | None:
         """The commit id of ``rev``, or ``None`` when it does not resolve."""
         found = self._lookup(f"{rev}^{{commit}}")
-        return None if found is None else found[0]
-
-    def object_id(self, rev: str) -> str | None:
-        """The object id ``rev`` names (a tag object for annotated tags), or ``None``."""
-        found = self._lookup(rev)
         return None if found is None else found[0]
 
     def has_object(self, oid: str) -> bool:
@@ -297,26 +271,6 @@ class GitRepo:
         args = ["rev-list", head] if base is None else ["rev-list", f"{base}..{head}"]
         return self.run(*args).splitlines()
 
-    def ls_tree(self, rev: str, directory: str) -> list[TreeEntry]:
-        """Entries directly inside ``directory`` of ``rev`` (empty when it does not exist)."""
-        path = directory.rstrip("/") + "/" if directory not in ("", ".") else ""
-        out = self.run("ls-tree", "-z", "--long", rev, "--", path, strip=False)
-        entries = []
-        for record in out.split("\0"):
-            if not record:
-                continue
-            meta, _, name = record.partition("\t")
-            mode, kind, oid, size = meta.split()
-            entries.append(TreeEntry(mode, kind, oid, int(size) if size.isdigit() else 0,
-                                     name.rsplit("/", 1)[-1]))
-        return entries
-
-    def deleted_paths(self, old: str, new: str) -> list[str]:
-        """Paths that ``new`` removed from ``old``'s tree, NUL-separated as git wrote them."""
-        out = self.run("diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", old,
-                       new, "--", strip=False)
-        return [path for path in out.split("\0") if path]
-
     def read_blob(self, oid: str) -> bytes:
         """The content of a blob, through one ``cat-file --batch`` kept open for all of them."""
         if not _OID.fullmatch(oid):
@@ -448,7 +402,7 @@ class GitRepo:
             return PushResult(True, (), text)
         if not rejected and "rejected" not in text and "denied" not in text:
             detail = _last_meaningful(text)
-            raise GitError(f"git push to {remote} failed: {detail}")
+            raise GitError(mask(f"git push to {remote} failed: {detail}"))
         return PushResult(False, rejected, text)
 
 

@@ -1,0 +1,432 @@
+"""relbot/git.py on real repositories: each method's contract, one behaviour a test.
+
+The release plan and its execution stand on these answers (what a revision is, what a
+tree holds, what the remote has, whether a push moved every ref); the end-to-end tests
+reach them only through whole cuts, which miss an answer that is slightly wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from relbot.errors import GitError
+from relbot.git import GitRepo, RemoteRefs, _last_meaningful
+from relbot.secrets import register
+from tests.conftest import Repo, git, make_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_repo(tmp_path, {"a.txt": "alpha\n", "dir/b.txt": "beta\n",
+                                "dir/sub/c.txt": "gamma\n"})
+
+
+@pytest.fixture
+def g(repo: Repo) -> Iterator[GitRepo]:
+    plumbing = GitRepo(repo.path)
+    yield plumbing
+    plumbing.close()
+
+
+# -- running -------------------------------------------------------------------------------
+
+def test_a_directory_without_git_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="is not a git repository"):
+        GitRepo(tmp_path)
+    assert GitRepo.find(tmp_path) is None
+
+
+def test_find_returns_the_repository(repo: Repo) -> None:
+    found = GitRepo.find(repo.path)
+    assert found is not None and found.root == repo.path.absolute()
+
+
+def test_run_strips_one_final_line_break_only(g: GitRepo, repo: Repo) -> None:
+    repo.write("spaced.txt", "  text  \n\n")
+    repo.commit_all("spaced")
+    assert g.run("show", "HEAD:spaced.txt") == "  text  \n"
+    assert g.run("show", "HEAD:spaced.txt", strip=False) == "  text  \n\n"
+
+
+def test_run_passes_stdin_and_environment(g: GitRepo) -> None:
+    oid = g.run("hash-object", "--stdin", stdin="hello\n")
+    assert oid == "ce013625030ba8dba906f756967f9e9ca394464a"
+    assert g.run("var", "GIT_AUTHOR_IDENT", env={"GIT_AUTHOR_NAME": "Other Name"}) \
+        .startswith("Other Name <")
+
+
+def test_a_failing_command_names_itself_and_gits_last_error(g: GitRepo) -> None:
+    with pytest.raises(GitError) as caught:
+        g.run("rev-parse", "--verify", "no-such-revision")
+    assert str(caught.value) == "git rev-parse failed: fatal: Needed a single revision"
+
+
+def test_failure_messages_are_masked(g: GitRepo) -> None:
+    register("s3cr3t-token-value")
+    with pytest.raises(GitError) as caught:
+        g.run("rev-parse", "--verify", "s3cr3t-token-value")
+    assert "s3cr3t-token-value" not in str(caught.value)
+    assert str(caught.value).startswith("git rev-parse failed:")
+
+
+def test_git_messages_stay_english(g: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LANGUAGE", "de")
+    out = g.run("-c", "alias.env=!env", "env").splitlines()
+    assert "LC_ALL=C" in out
+    assert "LANGUAGE=C" in out
+
+
+def test_a_vanished_work_tree_is_said_so(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"a": "a\n"})
+    plumbing = GitRepo(repo.path)
+    repo.path.rename(tmp_path / "elsewhere")
+    with pytest.raises(GitError, match="does not exist"):
+        plumbing.run("status")
+
+
+def test_missing_git_is_said_so(g: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(GitError, match="git is not installed"):
+        g.run("status")
+
+
+def test_ok_answers_by_exit_status(g: GitRepo) -> None:
+    assert g.ok("rev-parse", "--verify", "HEAD") is True
+    assert g.ok("rev-parse", "--verify", "nothing-here") is False
+
+
+# -- questions -----------------------------------------------------------------------------
+
+def test_revisions_resolve_to_commits(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("tag", "-a", "-m", "annotated", "v1.0.0")
+    assert g.rev("HEAD") == head
+    assert g.rev("v1.0.0") == head  # peeled to the commit
+    assert g.rev("nothing-here") is None
+    assert g.has_object(head) is True
+    assert g.has_object("0" * 40) is False
+
+
+def test_file_at_reads_blobs_and_refuses_trees(g: GitRepo) -> None:
+    assert g.file_at("HEAD", "dir/b.txt") == b"beta\n"
+    assert g.file_at("HEAD", "missing.txt") is None
+    with pytest.raises(GitError, match="dir at HEAD is a tree, not a file"):
+        g.file_at("HEAD", "dir")
+
+
+def test_many_questions_share_one_batch_process(g: GitRepo) -> None:
+    for _ in range(3):
+        assert g.file_at("HEAD", "a.txt") == b"alpha\n"
+    batch = g._batch
+    assert batch is not None and batch.poll() is None
+    assert g.file_at("HEAD", "dir/sub/c.txt") == b"gamma\n"
+    assert g._batch is batch
+    g.close()
+    assert g._batch is None and batch.poll() is not None
+    assert g.file_at("HEAD", "a.txt") == b"alpha\n"  # a new batch after close
+
+
+def test_an_ended_batch_process_is_restarted(g: GitRepo) -> None:
+    assert g.file_at("HEAD", "a.txt") == b"alpha\n"
+    assert g._batch is not None
+    g._batch.kill()
+    g._batch.wait()
+    assert g.file_at("HEAD", "a.txt") == b"alpha\n"
+
+
+@pytest.mark.parametrize("name", ["HEAD:na\nme.txt", "-dash.txt", " lead.txt", "trail.txt ",
+                                  "in side.txt"])
+def test_names_the_batch_cannot_carry_still_resolve(repo: Repo, g: GitRepo, name: str) -> None:
+    """Line breaks, a leading dash, spaces: the answer is the same as for any name."""
+    path = name.removeprefix("HEAD:")
+    repo.write(path, "odd\n")
+    repo.git("add", "--", path)
+    repo.git("commit", "-q", "-m", "odd name")
+    assert g.file_at("HEAD", path) == b"odd\n"
+    assert g.rev(repo.git("rev-parse", "HEAD")) == repo.git("rev-parse", "HEAD")
+
+
+def test_a_leading_dash_revision_is_not_an_option(g: GitRepo) -> None:
+    assert g.rev("--all") is None
+    assert g.rev("-h") is None
+
+
+def test_a_revision_named_only_by_spaces_is_none(g: GitRepo) -> None:
+    assert g.rev("   ") is None
+
+
+def test_ancestry(g: GitRepo, repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    repo.write("a.txt", "changed\n")
+    second = repo.commit_all("second")
+    assert g.is_ancestor(first, second) is True
+    assert g.is_ancestor(second, first) is False
+
+
+def test_current_branch_and_detached_head(g: GitRepo, repo: Repo) -> None:
+    assert g.current_branch() == "main"
+    repo.git("checkout", "-q", "--detach")
+    assert g.current_branch() is None
+
+
+def test_status_lists_each_change_once(g: GitRepo, repo: Repo) -> None:
+    assert g.status() == []
+    repo.git("mv", "a.txt", "renamed.txt")
+    repo.write("new file.txt", "new\n")
+    repo.write("dir/b.txt", "changed\n")
+    assert sorted(g.status()) == [" M dir/b.txt", "?? new file.txt", "R  renamed.txt"]
+
+
+def test_status_does_not_take_the_index_lock(g: GitRepo, repo: Repo) -> None:
+    (repo.path / ".git" / "index.lock").write_text("")
+    repo.write("dir/b.txt", "changed\n")
+    assert g.status() == [" M dir/b.txt"]
+
+
+def test_remotes(g: GitRepo, repo: Repo) -> None:
+    assert g.has_remote() is True
+    assert g.has_remote("upstream") is False
+    assert g.push_url() == str(repo.remote)
+    repo.git("remote", "set-url", "--push", "origin", "/elsewhere.git")
+    assert g.push_url() == "/elsewhere.git"
+    assert g.remote_default_branch() == "main"
+    assert g.remote_default_branch("upstream") is None
+
+
+def test_remote_refs_in_one_listing(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("tag", "-a", "-m", "annotated", "v1.0.0")
+    repo.push("v1.0.0")
+    seen = g.remote_refs(["refs/heads/main", "refs/tags/v*"])
+    assert seen.head == "refs/heads/main"
+    assert seen.refs["refs/heads/main"] == head
+    assert seen.refs["refs/tags/v1.0.0"] == repo.git("rev-parse", "v1.0.0")
+    assert seen.refs["refs/tags/v1.0.0^{}"] == head
+    assert seen.refs["HEAD"] == head
+    assert "ref: refs/heads/main" not in seen.refs.values()
+    assert seen.covers("refs/tags/v2.0.0") is True
+    assert seen.covers("refs/heads/other") is False
+    assert seen.patterns == ("refs/heads/main", "refs/tags/v*")
+
+
+def test_remote_refs_cover_globs_as_git_does() -> None:
+    seen = RemoteRefs({}, None, ("refs/tags/v*", "refs/heads/release/*"))
+    assert seen.covers("refs/tags/v1") and seen.covers("refs/heads/release/v1.2")
+    assert not seen.covers("refs/tags/x1") and not seen.covers("refs/heads/main")
+
+
+def test_ls_remote_returns_only_what_exists(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    found = g.ls_remote(["refs/heads/main", "refs/heads/absent"])
+    assert found == {"refs/heads/main": head}
+
+
+def test_tags(g: GitRepo, repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    repo.git("tag", "v1.0.0")
+    repo.write("a.txt", "two\n")
+    repo.commit_all("two")
+    repo.git("tag", "v1.1.0")
+    repo.git("tag", "other")
+    repo.git("checkout", "-q", "-b", "side", first)
+    repo.write("side.txt", "side\n")
+    repo.commit_all("side")
+    repo.git("tag", "v9.0.0")
+    assert sorted(g.tags("v*")) == ["v1.0.0", "v1.1.0", "v9.0.0"]
+    assert sorted(g.tags_merged("v*", "main")) == ["v1.0.0", "v1.1.0"]
+    assert sorted(g.tags_merged("v*")) == ["v1.0.0", "v9.0.0"]  # HEAD is side
+    assert g.tags_at(first, "v*") == ["v1.0.0"]
+    assert g.tags_at(first, "x*") == []
+
+
+def test_tags_merged_on_an_unborn_branch_is_empty(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main", "fresh")
+    assert GitRepo(tmp_path / "fresh").tags_merged("v*") == []
+
+
+def test_tags_merged_of_a_revision_that_is_no_commit_is_empty(g: GitRepo, repo: Repo) -> None:
+    repo.git("tag", "v1.0.0")
+    assert g.tags_merged("v*", "nothing-here") == []
+    assert g.tags_merged("v*", "HEAD:a.txt") == []  # resolves, but to no commit
+
+
+def test_trailers(g: GitRepo, repo: Repo) -> None:
+    repo.write("a.txt", "t\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "Subject\n\nBody.\n\nRelbot-Version:  1.2.3 \n"
+             "Relbot-Date: 2024-01-01\nRelbot-Version: 2.0.0\n")
+    assert g.trailer("HEAD", "Relbot-Version") == ["1.2.3", "2.0.0"]
+    assert g.trailer("HEAD", "Relbot-Date") == ["2024-01-01"]
+    assert g.trailer("HEAD", "Relbot-Flow") == []
+
+
+def test_commits_between(g: GitRepo, repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    repo.write("a.txt", "2\n")
+    second = repo.commit_all("2")
+    repo.write("a.txt", "3\n")
+    third = repo.commit_all("3")
+    assert g.commits_between(first) == [third, second]
+    assert g.commits_between(first, second) == [second]
+    assert g.commits_between(None) == [third, second, first]
+
+
+def test_read_blob(g: GitRepo, repo: Repo) -> None:
+    oid = repo.git("rev-parse", "HEAD:a.txt")
+    assert g.read_blob(oid) == b"alpha\n"
+    with pytest.raises(GitError, match="is not an object id"):
+        g.read_blob("HEAD")
+    with pytest.raises(GitError, match="no object"):
+        g.read_blob("1" * 40)
+    with pytest.raises(GitError, match="is a tree, not a file"):
+        g.read_blob(repo.git("rev-parse", "HEAD:dir"))
+
+
+def test_binary_and_large_blobs_come_back_whole(g: GitRepo, repo: Repo) -> None:
+    data = bytes(range(256)) * 4096 + b"\n\n"
+    (repo.path / "big.bin").write_bytes(data)
+    repo.commit_all("big")
+    assert g.file_at("HEAD", "big.bin") == data
+    assert g.read_blob(repo.git("rev-parse", "HEAD:big.bin")) == data
+    assert g.file_at("HEAD", "a.txt") == b"alpha\n"  # the batch is still in step
+
+
+# -- changes -------------------------------------------------------------------------------
+
+def test_commit_files_writes_and_removes_without_touching_the_work_tree(
+        g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    index = (repo.path / ".git" / "index").read_bytes()
+    commit = g.commit_files("main", {"a.txt": b"new alpha\n", "new/d.txt": b"delta\n"},
+                            ["dir/b.txt"], "Message\n\nTrailer: x\n")
+    assert repo.git("rev-parse", f"{commit}^") == head
+    assert repo.git("rev-parse", "HEAD") == head  # no ref moved
+    assert (repo.path / ".git" / "index").read_bytes() == index
+    assert (repo.path / "a.txt").read_text() == "alpha\n"
+    assert repo.git("show", f"{commit}:a.txt") == "new alpha"
+    assert repo.git("show", f"{commit}:new/d.txt") == "delta"
+    assert sorted(repo.git("ls-tree", "-r", "--name-only", commit).splitlines()) == \
+        ["a.txt", "dir/sub/c.txt", "new/d.txt"]
+    assert repo.git("log", "-1", "--format=%B", commit) == "Message\n\nTrailer: x"
+
+
+def test_commit_files_on_a_commit_id_and_with_nothing_to_change(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {}, [], "Empty\n")
+    assert repo.git("rev-parse", f"{commit}^{{tree}}") == repo.git("rev-parse", "HEAD^{tree}")
+    assert repo.git("rev-parse", f"{commit}^") == head
+
+
+def test_commit_files_keeps_bytes_and_odd_names(g: GitRepo, repo: Repo) -> None:
+    data = b"\x00\xffbinary\r\n"
+    commit = g.commit_files("HEAD", {"dir/café file.bin": data}, ["a.txt"], "odd\n")
+    assert g.file_at(commit, "dir/café file.bin") == data
+    assert g.file_at(commit, "a.txt") is None
+
+
+def test_commit_files_on_a_bad_parent_fails(g: GitRepo) -> None:
+    with pytest.raises(GitError):
+        g.commit_files("nothing-here", {"a.txt": b"x"}, [], "m\n")
+
+
+def test_move_branch_is_compare_and_swap(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"moved\n"}, [], "move\n")
+    with pytest.raises(GitError):
+        g.move_branch("main", commit, commit)  # main is not at `commit`
+    assert repo.git("rev-parse", "main") == head
+    g.move_branch("main", commit, head)
+    assert repo.git("rev-parse", "main") == commit
+    assert f"relbot: release commit {commit[:12]}" in repo.git("reflog", "-1", "main")
+
+
+def test_checkout_tree_after_a_touch(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"checked out\n"}, ["dir/b.txt"], "co\n")
+    g.move_branch("main", commit, head)
+    os.utime(repo.path / "a.txt", (1, 1))  # stat data changes, content does not
+    g.checkout_tree(head, commit)
+    assert (repo.path / "a.txt").read_text() == "checked out\n"
+    assert not (repo.path / "dir" / "b.txt").exists()
+    assert g.status() == []
+
+
+def test_attach_create_branch_and_tags(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "--detach")
+    g.attach("work")
+    assert g.current_branch() == "work"
+    g.create_branch("release/v1.0", head)
+    assert repo.git("rev-parse", "release/v1.0") == head
+    with pytest.raises(GitError):
+        g.create_branch("release/v1.0", head)
+    message = "# Heading\n\n  indented\n\n"
+    g.tag_annotated("v1.0.0", head, message)
+    assert g.run("cat-file", "-p", "v1.0.0", strip=False).split("\n\n", 1)[1] == message
+    g.delete_tag("v1.0.0")
+    assert repo.git("tag", "--list") == ""
+
+
+def test_push_atomic_moves_all_or_nothing(g: GitRepo, repo: Repo) -> None:
+    """A pre-receive hook refusing tags: with --atomic the branch stays too."""
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  case $ref in refs/tags/*) echo 'no tags here' >&2; exit 1;; esac\n"
+                    "done\n")
+    hook.chmod(0o755)
+    before = git(repo.remote, "rev-parse", "main")
+    repo.write("a.txt", "pushed\n")
+    head = repo.commit_all("to push")
+    repo.git("tag", "v2.0.0")
+    result = g.push_atomic(["refs/heads/main:refs/heads/main", "refs/tags/v2.0.0"])
+    assert result.ok is False
+    assert git(repo.remote, "rev-parse", "main") == before
+    assert git(repo.remote, "tag", "--list") == ""
+    assert "pre-receive hook declined" in result.message
+    hook.unlink()
+    result = g.push_atomic(["refs/heads/main:refs/heads/main", "refs/tags/v2.0.0"])
+    assert result.ok is True and result.rejected == ()
+    assert git(repo.remote, "rev-parse", "main") == head
+
+
+def test_push_rejected_names_the_refs(g: GitRepo, repo: Repo, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo.remote), str(other))
+    (other / "a.txt").write_text("theirs\n")
+    git(other, "commit", "-q", "-am", "theirs")
+    git(other, "push", "-q", "origin", "main")
+    repo.write("a.txt", "ours\n")
+    repo.commit_all("ours")
+    result = g.push_atomic(["refs/heads/main:refs/heads/main"])
+    assert result.ok is False
+    assert result.rejected == ("refs/heads/main",)
+    assert "rejected" in result.message
+
+
+def test_push_to_nowhere_raises_with_the_reason(g: GitRepo, tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        g.push_atomic(["refs/heads/main:refs/heads/main"], remote=str(tmp_path / "none.git"))
+    assert str(caught.value).startswith(f"git push to {tmp_path / 'none.git'} failed: ")
+    assert str(caught.value).endswith("fatal: Could not read from remote repository.")
+
+
+def test_push_messages_are_masked(g: GitRepo, tmp_path: Path) -> None:
+    url = f"https://user:hunter2-secret@{tmp_path.name}.invalid/repo.git"
+    with pytest.raises(GitError) as caught:
+        g.push_atomic(["refs/heads/main:refs/heads/main"], remote=url,
+                      env={"GIT_ALLOW_PROTOCOL": "file"})
+    assert "hunter2-secret" not in str(caught.value)
+
+
+def test_last_meaningful_line() -> None:
+    text = ("To /remote.git\nhint: Updates were rejected\nremote: first\n"
+            "error: failed to push some refs\nDone\n")
+    assert _last_meaningful(text) == "error: failed to push some refs"
+    assert _last_meaningful("  plain line  \n\n") == "plain line"
+    assert _last_meaningful("To x\nhint: y\n") == ""
+    assert _last_meaningful("") == ""
