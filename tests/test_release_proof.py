@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from relbot.git import GitRepo
 from relbot.project import Project
-from relbot.release_commit import ProvenRelease, Spec, prove_release_commit
+from relbot.release_commit import ProvenRelease, Spec, blob, prove_release_commit
 from tests.conftest import Repo, make_repo, run, yaook_like_files
 from tests.test_cut import FRAGMENTS
 
@@ -51,10 +52,12 @@ def changelog_with_section(repo: Repo, section: str = SECTION,
 
 def hand_release(repo: Repo, *, changelog: bytes | None = None, version: str = "8.1.0",
                  remove: tuple[str, ...] = tuple(PENDING), write: dict[str, bytes] | None = None,
-                 delete: tuple[str, ...] = (), changelog_path: str = "CHANGELOG.rst") -> str:
+                 delete: tuple[str, ...] = (), changelog_path: str = "CHANGELOG.rst",
+                 trailers: str | None = None) -> str:
     """A commit on HEAD shaped like relbot's release commit, built by hand: trailers, the
     version file, the changelog (``changelog``; default: the base's plus SECTION), the
-    fragments ``remove`` deleted; then ``write`` and ``delete`` to break a rule."""
+    fragments ``remove`` deleted; then ``write`` and ``delete`` to break a rule.
+    ``trailers``: the trailer block (default: those of a direct release on main)."""
     repo.git("checkout", "-q", "--detach", "HEAD")
     (repo.path / changelog_path).write_bytes(
         changelog if changelog is not None else changelog_with_section(repo, path=changelog_path))
@@ -69,7 +72,7 @@ def hand_release(repo: Repo, *, changelog: bytes | None = None, version: str = "
         repo.git("rm", "-q", path)
     spec = Spec("k8s", version, "2024-10-01", "direct", "main")
     repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", f"Release v{version}\n\n{spec.trailers()}")
+    repo.git("commit", "-q", "-m", f"Release v{version}\n\n{trailers or spec.trailers()}")
     head = repo.git("rev-parse", "HEAD")
     repo.git("checkout", "-q", "main")
     return head
@@ -238,4 +241,71 @@ def test_a_pyproject_version_file_keeps_everything_else(tmp_path: Path) -> None:
     result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
     assert result.code == 0, result.err
     assert repo.git("show", "HEAD:pyproject.toml") + "\n" == pyproject.replace("8.0.2", "8.1.0")
+    assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
+
+
+def test_the_spec_comes_from_the_trailers(repo: Repo) -> None:
+    """Every trailer lands in the proven spec, the release branch too."""
+    spec = Spec("k8s", "8.1.0", "2024-10-02", "prepare", "release-prepare/v8.1.0",
+                "release/v8.1")
+    proven = prove(repo, hand_release(repo, trailers=spec.trailers()))
+    assert proven is not None
+    assert proven.spec == spec
+
+
+def test_missing_trailers_leave_their_fields_empty(repo: Repo) -> None:
+    """Only component and version are needed; no date, flow or branch is made up."""
+    proven = prove(repo, hand_release(repo, trailers="Relbot-Component: k8s\n"
+                                                     "Relbot-Version: 8.1.0\n"))
+    assert proven is not None
+    assert proven.spec == Spec("k8s", "8.1.0", "", "direct", "", None)
+
+
+@hostile
+@pytest.mark.parametrize("trailers", [
+    "Relbot-Version: 8.1.0\n",  # no component
+    "Relbot-Component: other\nRelbot-Version: 8.1.0\n",  # another component's
+    "Relbot-Component: k8s\nRelbot-Component: k8s\nRelbot-Version: 8.1.0\n",
+    "Relbot-Component: k8s\n",  # no version
+    "Relbot-Component: k8s\nRelbot-Version: 8.1.0\nRelbot-Version: 8.1.0\n",
+    "Relbot-Component: k8s\nRelbot-Version: eight\n",
+])
+def test_trailers_name_this_component_and_one_version(repo: Repo, trailers: str) -> None:
+    assert prove(repo, hand_release(repo, trailers=trailers)) is None
+
+
+def test_a_merge_commit_is_no_release(repo: Repo) -> None:
+    release = hand_release(repo)
+    repo.git("checkout", "-q", "-b", "side", "main~1")
+    repo.write("side.txt", "side\n")
+    repo.commit_all("side")
+    repo.git("checkout", "-q", "--detach", release)
+    message = repo.git("log", "-1", "--format=%B", release)
+    repo.git("merge", "-q", "--no-ff", "-m", message, "side")
+    merge = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    assert prove(repo, merge) is None
+
+
+def test_blob_of_a_missing_file_is_empty(repo: Repo) -> None:
+    git = GitRepo(repo.path)
+    assert blob(git, "HEAD", "missing.txt") == b""
+    assert blob(git, "HEAD", "version") == b"8.0.2\n"
+    git.close()
+
+
+def test_a_changelog_two_directories_deep(tmp_path: Path) -> None:
+    """The changelog is rendered in a scratch copy of its own path, directories and all."""
+    files = yaook_like_files()
+    files["towncrier.toml"] = files["towncrier.toml"].replace(
+        'filename = "CHANGELOG.rst"', 'filename = "docs/release/notes.rst"')
+    files["docs/release/notes.rst"] = files.pop("CHANGELOG.rst")
+    repo = make_repo(tmp_path, files)
+    for path, text in PENDING.items():
+        repo.write(path, text)
+    repo.commit_all("Add fragments")
+    repo.push()
+    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert "v8.1.0 (2024-10-01)" in repo.git("show", "HEAD:docs/release/notes.rst")
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
