@@ -168,6 +168,7 @@ def run_module(name: str, max_children: int, budget: float,
         # outcome; so the earlier outcomes are kept here, and only the mutants without a
         # caught outcome (survivors and unfinished ones) run again, by name.
         earlier = _merged_outcomes(work)
+        (work / "outcomes.json").write_text(json.dumps(earlier, indent=1, sort_keys=True))
         for copy in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
         _configure(work, module)
