@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -153,28 +154,22 @@ def run_module(name: str, max_children: int, budget: float,
                resume: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
-    ``resume`` continues a run the budget stopped in its scratch copy, and runs its
-    survivors again with the current tests: a slow module can be finished in several goes,
-    and a new test shows what it kills. The outcomes so far are kept in the copy's
-    ``outcomes.json``, because mutmut forgets its own when the test files change.
+    ``resume`` continues in the module's scratch copy with the project's current code and
+    tests: mutmut keeps the outcome of every function whose code did not change (it hashes
+    each function), runs the mutants of changed functions and those a budget left
+    unfinished, and then the survivors once more, so that new tests show what they kill.
+    A slow module can so be finished in several goes.
     """
     module = MODULES[name]
     work = SCRATCH / name
-    earlier: dict[str, str] = {}
-    again: list[str] = []
-    if resume and (work / "mutants").exists():
-        # The tests may have gained tests for the survivors: they replace the copied ones,
-        # and the module's test files are configured anew, which makes mutmut forget every
-        # outcome; so the earlier outcomes are kept here, and only the mutants without a
-        # caught outcome (survivors and unfinished ones) run again, by name.
-        earlier = _merged_outcomes(work)
-        (work / "outcomes.json").write_text(json.dumps(earlier, indent=1, sort_keys=True))
+    resuming = resume and (work / "mutants" / "mutmut-stats.json").exists()
+    if resuming:
+        shutil.copytree(PROJECT / "relbot", work / "relbot", dirs_exist_ok=True,
+                        ignore=_COPY_IGNORE)  # mutmut writes the mutated copy itself
         for copy in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
         _configure(work, module)
-        again = [mutant for mutant, status in earlier.items() if status not in CAUGHT]
-        if not again:
-            return earlier
+        _keep_outcomes_of_new_tests(work, module)
     else:
         work = _scratch_project(name, module)
     # Only tests that call relbot in-process can kill a mutant: mutmut's trampolines do not
@@ -183,27 +178,48 @@ def run_module(name: str, max_children: int, budget: float,
     env = {**os.environ, "RELBOT_SHARED_DIR": str(PROJECT.parent / "shared")}
     started = time.monotonic()
     log = work / "mutmut.log"
-    try:
-        with log.open("ab" if again else "wb") as out:
+
+    def mutmut(*names: str) -> None:
+        with log.open("ab") as out:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                            str(max_children), *again], cwd=work, env=env, check=False,
-                           timeout=budget, stdout=out, stderr=subprocess.STDOUT)
+                            str(max_children), *names], cwd=work, env=env, check=False,
+                           timeout=max(1.0, budget - (time.monotonic() - started)),
+                           stdout=out, stderr=subprocess.STDOUT)
+
+    try:
+        log.write_bytes(b"")
+        mutmut()  # the mutants without an outcome
+        if resuming:
+            survivors = [m for m, s in _statuses(work).items()
+                         if s not in CAUGHT and s != "not checked"]
+            if survivors:
+                mutmut(*survivors)  # once more, against the current tests
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
               "reported as not checked", file=sys.stderr)
-    statuses = _merged_outcomes(work)
-    (work / "outcomes.json").write_text(json.dumps(statuses, indent=1, sort_keys=True))
+    statuses = _statuses(work)
     print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     return statuses
 
 
-def _merged_outcomes(work: Path) -> dict[str, str]:
-    """The outcomes stored by earlier runs in ``work``, updated by what mutmut now knows."""
-    saved = work / "outcomes.json"
-    earlier: dict[str, str] = json.loads(saved.read_text()) if saved.exists() else {}
-    now = _statuses(work)
-    return {**now, **earlier, **{m: s for m, s in now.items() if s != "not checked"}}
+def _keep_outcomes_of_new_tests(work: Path, module: Module) -> None:
+    """Let the earlier outcomes stand when only the module's list of test files changed.
+
+    mutmut forgets every outcome when its test selection changes; but added test files
+    hold only new tests, which mutmut then finds and maps to the functions they reach (its
+    incremental statistics), and the survivors run again against them. So the stored
+    fingerprint of the selection is brought up to date, computed as mutmut computes it
+    (``Config.config_fingerprint``: the first 12 hex digits of the SHA-256 of the repr of
+    the tuple); were that scheme to change, mutmut would simply start over.
+    """
+    stats = work / "mutants" / "mutmut-stats.json"
+    data = json.loads(stats.read_text())
+    selection = tuple(t for t in module.tests if (PROJECT / t).exists())
+    fingerprint = data.get("config_fingerprint") or {}
+    fingerprint["test_selection"] = hashlib.sha256(repr(selection).encode()).hexdigest()[:12]
+    data["config_fingerprint"] = fingerprint
+    stats.write_text(json.dumps(data))
 
 
 def _statuses(work: Path) -> dict[str, str]:
