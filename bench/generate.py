@@ -71,7 +71,7 @@ class Size:
             raise ValueError("a benchmark repository needs at least one fragment")
         if self.tags < 1:
             raise ValueError("a benchmark repository needs at least one release tag")
-        if self.commits < self.tags + MR_COMMITS + 2:
+        if self.commits < self.tags + MR_COMMITS + 2 or _layout(self)[0] <= self.tags:
             raise ValueError(f"{self.commits} commits are too few for {self.tags} tags")
 
     @property
@@ -228,6 +228,20 @@ def _spread(total: int, buckets: int) -> Iterator[int]:
         yield total * (index + 1) // buckets - total * index // buckets
 
 
+def _release_commits(history: int, tags: int) -> dict[int, int]:
+    """{commit number: release index}: evenly in commits 2..history, the last one ends it.
+
+    Commit 1 is the initial commit, never a release: where the plain spread would
+    put the first release there (fewer than two history commits per tag, as at 20k
+    commits and 10k tags), the releases spread over commits 2..history instead, so
+    that every one of ``tags`` is made and the cached repository passes
+    :func:`_untouched`'s tag count. The other sizes keep their layout (and cache).
+    """
+    if history // tags >= 2:
+        return {history * (t + 1) // tags: t for t in range(tags)}
+    return {1 + (history - 1) * (t + 1) // tags: t for t in range(tags)}
+
+
 def _release_version(index: int) -> str:
     return f"{1 + index // 5}.{index % 5}.0"
 
@@ -273,8 +287,7 @@ def write_stream(out: IO[bytes], size: Size, seed: int, forge: str = "none"
     initial.update({f"src/mod{i:03d}.txt": f"module {i}\n" for i in range(SOURCE_FILES)})
     stream.commit(tick(), "Initial commit\n", initial)
 
-    # Release commits sit evenly in the older history; the last one ends it.
-    release_at = {history * (t + 1) // size.tags: t for t in range(size.tags)}
+    release_at = _release_commits(history, size.tags)
     version = "0.1.0"
     for number in range(2, history + 1):
         if number in release_at:
@@ -342,6 +355,19 @@ def _untouched(repo: Generated) -> bool:
         return False
 
 
+def _pack_refs(remote: Path) -> None:
+    """The remote's refs packed with their peeled ids, as a served repository keeps them
+    (GitLab's housekeeping packs refs; the fresh copies' ``git clone --bare`` does too).
+
+    ``git fast-import`` leaves every tag a loose ref, and for loose refs ``upload-pack``
+    reads each tag object to peel it: with 10,000 tags every ``ls-remote`` of the work
+    clone read the whole 260 MB pack and showed as relbot's own peak memory.
+    """
+    tags = remote / "refs" / "tags"
+    if tags.is_dir() and any(tags.iterdir()):
+        _git(remote, "pack-refs", "--all")
+
+
 def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
              forge: str = "none") -> Generated:
     """Build (or, with ``reuse``, find) the repository of ``size`` below ``dest``.
@@ -357,6 +383,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
         if (found.size == size and found.seed == seed and found.forge == forge
                 and found.generator_version == GENERATOR_VERSION
                 and Path(found.work).is_dir() and _untouched(found)):
+            _pack_refs(Path(found.remote))  # kept from before the remote's refs were packed
             return found
     if dest.exists():
         shutil.rmtree(dest)
@@ -373,6 +400,7 @@ def generate(dest: Path, size: Size, seed: int = 0, *, reuse: bool = True,
         proc.stdin.close()
     if proc.wait() != 0:
         raise RuntimeError("git fast-import failed")
+    _pack_refs(remote)
     _git(dest, "clone", "-q", str(remote), str(work))
     head = _git(work, "rev-parse", "HEAD")
     generated = Generated(

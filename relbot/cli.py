@@ -277,6 +277,7 @@ def next_version(root: Path, component_name: str | None, hotfix: bool) -> None:
     from relbot.project import Project
 
     project = Project(root, component_name)
+    project.prefetch_current_version()  # the tags are read while the fragments are listed
     found = project.fragments(hotfix=hotfix, names_only=True)  # the types decide, not texts
     click.echo(str(project.next_version(found, hotfix=hotfix)))
 

@@ -8,7 +8,6 @@ documentation cannot drift from what the loader accepts.
 
 from __future__ import annotations
 
-import difflib
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -520,9 +519,10 @@ def _key(prefix: str, key: str) -> str:
 
 def did_you_mean(value: str, candidates: list[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    import difflib  # only for a misspelt name
+
     close = difflib.get_close_matches(value, candidates, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
 
 
 def rel(path: Path, root: Path) -> str:

@@ -51,7 +51,8 @@ def run_cut(
     # The CI environment is read here, once; the core gets values (relbot.ci_env).
     ci = ci if ci is not None else CiEnv.from_environ(os.environ)
     options = CutOptions(date=date, version=version, pre=pre, hotfix=hotfix, push=push,
-                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch)
+                         prepare=prepare, finish=finish, ci_branch=ci.commit_branch,
+                         save_stat=not dry_run)
 
     def forge_for(project: Project) -> Forge:
         if not push:
@@ -78,10 +79,11 @@ def run_cut(
 
     project = Project(root, component, config)
     forge = forge_for(project)
-    from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
+    if project.component.policies:  # the policy modules (and packaging) only for policies
+        from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
 
-    for warning in policy_warnings(project, hotfix=hotfix):
-        say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
+        for warning in policy_warnings(project, hotfix=hotfix):
+            say(str(warning))  # a finding prints its own "warning:" (relbot.findings)
     plan = plan_release(project, options, forge)
     if dry_run:
         say(plan.describe())
@@ -114,11 +116,11 @@ def run_cut(
 def _push_env(project: Project, server_url: str | None) -> dict[str, str]:
     """The release token as git's HTTP header, for a push to the GitLab the job runs on
     (``CI_SERVER_URL``) only; the component's job needs no header of its own."""
-    from relbot.forge.credentials import push_auth_env, resolve_token
-
     git = project.git
     if git is None or not server_url:  # outside CI no header is ever added
         return {}
+    from relbot.forge.credentials import push_auth_env, resolve_token
+
     token = resolve_token(os.environ, "release", project.config.gitlab_token_env)
     if token is None or not git.has_remote():  # ask git for the push URL only when it matters
         return {}

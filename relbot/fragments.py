@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from fnmatch import translate
@@ -120,7 +121,7 @@ def _ascii_digits(text: str) -> bool:
 
 def _odd_digits(text: str) -> bool:
     """Digits other than 0-9 (``²``, ``٣``): ``isdigit`` says yes, ``int`` may not."""
-    return any(char.isdigit() and not char.isascii() for char in text)
+    return not text.isascii() and any(char.isdigit() and not char.isascii() for char in text)
 
 
 def _parse_name(basename: str, type_names: Container[str]) -> FragmentName | None:
@@ -208,7 +209,8 @@ def scan(
     if tree is not None:
         from relbot.tree import GitTree
 
-        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob)  # git's one batch
+        revision = GitTree(tree[0].root, tree[1], tree[0].read_blob,  # git's one batch
+                           tree[0].tree_entries)
     for section, section_dir in sections:
         if revision is None:
             if section_dir.is_symlink() or not section_dir.resolve().is_relative_to(root):
@@ -244,7 +246,10 @@ def tracked_paths(root: Path, directories: list[str]) -> frozenset[str] | None:
         return None
     if proc.returncode != 0:
         return None
-    return frozenset(os.fsdecode(p) for p in proc.stdout.split(b"\0") if p)
+    # One decode of the whole listing (as os.fsdecode decodes each name: UTF-8, with
+    # surrogate escapes for bytes that are not), not 10,000 calls.
+    listing = proc.stdout.decode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    return frozenset(listing.split("\0")) - {""}
 
 
 def _order(fragment: Fragment) -> tuple[str, str, int, str]:

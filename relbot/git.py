@@ -134,6 +134,22 @@ class GitRepo:
             raise GitError(f"{path} at {rev[:12]} is a {found[1]}, not a file.")
         return found[2]
 
+    def tree_entries(self, rev: str, directory: str) -> dict[str, tuple[str, str]] | None:
+        """``directory``'s entries at ``rev`` (name -> (mode, object id)), one question to
+        the batch; ``None`` where it is no directory there (or a name the batch cannot
+        carry: :func:`batch_can_ask`).
+
+        One directory's tree object, parsed here, instead of a recursive ``ls-tree`` of
+        the whole revision: reading one file of a commit costs no process.
+        """
+        name = f"{rev}:{directory}" if directory else f"{rev}^{{tree}}"
+        if not batch_can_ask(name):
+            return None
+        found = self._lookup(name)
+        if found is None or found[1] != "tree":
+            return None
+        return _parse_tree(found[2], len(found[0]) // 2)
+
     def _lookup(self, name: str) -> tuple[str, str, bytes] | None:
         """(id, type, content) of what ``name`` names, or ``None`` where it names nothing.
 
@@ -142,7 +158,7 @@ class GitRepo:
         questions of a release plan start no process each. A name git's batch protocol
         cannot carry (a line break, a leading option dash) goes to ``rev-parse``.
         """
-        if "\n" in name or name.startswith("-") or not name.strip() or name != name.strip():
+        if not batch_can_ask(name):
             try:
                 oid = self.run("rev-parse", "--verify", "--quiet", name)
             except GitError:
@@ -169,21 +185,56 @@ class GitRepo:
             raise GitError(f"git cat-file failed for {name!r}.") from None
         return header[0].decode(), header[1].decode(), data
 
+    def git_dir(self) -> Path:
+        """The repository's git directory: ``.git`` itself where it is one (no process),
+        else (a linked work tree's ``.git`` file) as git names it."""
+        dot_git = self.root / ".git"
+        if dot_git.is_dir() and not dot_git.is_symlink() and "GIT_DIR" not in os.environ:
+            return dot_git
+        return Path(self.run("rev-parse", "--absolute-git-dir"))
+
+    def mentions(self, rev: str, word: str) -> bool:
+        """Whether commit ``rev``'s object holds ``word`` (any case): one question to the
+        batch, so a commit that cannot hold a trailer is passed over without ``git log``."""
+        found = self._lookup(f"{rev}^{{commit}}")
+        return found is not None and word.lower().encode() in found[2].lower()
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether ``older`` is reachable from ``newer``."""
         return self.ok("merge-base", "--is-ancestor", older, newer)
 
     def current_branch(self) -> str | None:
-        """The checked-out branch, or ``None`` on a detached HEAD."""
+        """The checked-out branch, or ``None`` on a detached HEAD.
+
+        Read from ``.git/HEAD`` where it is the plain file gitrepository-layout(5)
+        describes (``ref: refs/heads/NAME``, or an object id when detached): no process
+        for a question a cut asks twice. Anything else (a linked work tree, reftable's
+        placeholder, ``GIT_DIR``) is asked of ``git symbolic-ref``.
+        """
+        dot_git = self.root / ".git"
+        if dot_git.is_dir() and not dot_git.is_symlink() and "GIT_DIR" not in os.environ:
+            try:
+                text = (dot_git / "HEAD").read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            name = text.removeprefix("ref: refs/heads/").rstrip("\n")
+            if (text.startswith("ref: refs/heads/") and text.endswith("\n")
+                    and name and name != ".invalid" and "\n" not in name):
+                return name
+            if _OID.fullmatch(text.rstrip("\n")) and text.endswith("\n"):
+                return None
         try:
             return self.run("symbolic-ref", "--quiet", "--short", "HEAD")
         except GitError:
             return None
 
-    def status(self) -> list[str]:
-        """``git status --porcelain`` lines, without touching the index file."""
-        out = self.run("--no-optional-locks", "status", "--porcelain", "-z",
-                       "--untracked-files=all", strip=False)
+    def status(self, *, save_stat: bool = False) -> list[str]:
+        """``git status --porcelain`` lines, without touching the index file unless
+        ``save_stat``: then git keeps the stat data it refreshed, as a plain ``git status``
+        does (a fresh clone's files are all "racily clean": hashed once, not again by the
+        checkout that follows)."""
+        out = self.run(*(() if save_stat else ("--no-optional-locks",)), "status",
+                       "--porcelain", "-z", "--untracked-files=all", strip=False)
         records = iter(out.split("\0"))
         lines = []
         for record in records:
@@ -252,7 +303,18 @@ class GitRepo:
         return self._tag_names(None, None, glob)
 
     def tags_at(self, rev: str, glob: str) -> list[str]:
-        """Local tags matching ``glob`` that point at ``rev``."""
+        """Local tags matching ``glob`` that point at ``rev``.
+
+        ``for-each-ref --points-at`` reads the object of every tag it looks at (git
+        2.39 ignores the peeled values that packed-refs keeps), so at 10,000 release
+        tags it walks the whole pack: a quarter of a gigabyte of memory, growing with
+        the tags. ``describe --exact-match`` answers from those peeled values, so it
+        asks first whether any such tag points at ``rev``; only then are they listed.
+        """
+        try:
+            self.run("describe", "--tags", "--exact-match", f"--match={glob}", rev)
+        except GitError:
+            return []  # no tag matching glob points at rev
         return self._tag_names("--points-at", rev, glob)
 
     def _tag_names(self, option: str | None, rev: str | None, glob: str) -> list[str]:
@@ -317,26 +379,87 @@ class GitRepo:
     ) -> str:
         """A new commit on ``parent`` with files written and removed; returns its id.
 
-        Built in a temporary index, so neither the work tree nor the real index
-        changes: until the branch is moved, nothing is visible. Five git processes
-        whatever the number of files: ``read-tree``, one ``hash-object`` for all
-        new blobs, one ``update-index --index-info`` for every write and removal,
-        ``write-tree``, ``commit-tree``.
+        Neither the work tree nor the real index changes: until the branch is moved,
+        nothing is visible. Three git processes whatever the number of files: one
+        ``hash-object`` for all new blobs, one ``mktree --batch`` for the directories
+        that change (their old entries read through the batch), ``commit-tree``. The
+        rest of the tree is reused as it is, never read. (Where a changed directory's
+        name cannot go to the batch, a temporary index does it: ``read-tree``,
+        ``update-index --index-info``, ``write-tree``.)
         """
         if not _OID.fullmatch(parent):
             parent = self.run("rev-parse", "--verify", "--quiet", f"{parent}^{{commit}}")
-        zero = "0" * len(parent)
+        changes: dict[str, str | None] = dict.fromkeys(removes)
         with tempfile.TemporaryDirectory(prefix="relbot-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            self.run("read-tree", parent, env=env)
             oids = self._hash_objects(list(writes.values()), Path(tmp))
-            records = [f"0 {zero}\t{path}" for path in removes]
-            records += [f"100644 {oid}\t{path}" for path, oid in zip(writes, oids, strict=True)]
-            if records:
-                self.run("update-index", "-z", "--index-info", env=env,
-                         stdin="".join(f"{record}\0" for record in records))
-            tree = self.run("write-tree", env=env)
+            changes.update(zip(writes, oids, strict=True))  # a write wins over a removal
+            directories = _changed_directories(changes)
+            if all(batch_can_ask(f"{parent}:{d}") for d in directories if d):
+                tree = self._edit_tree(parent, changes, directories)
+            else:
+                tree = self._tree_with_index(parent, changes, Path(tmp))
         return self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message)
+
+    def _edit_tree(self, parent: str, changes: Mapping[str, str | None],
+                   directories: list[str]) -> str:
+        """``parent``'s tree with ``changes`` (path -> new blob id, ``None``: removed): the
+        changed directories rewritten deepest first by one ``mktree --batch``, as
+        ``update-index`` and ``write-tree`` would (a directory left empty goes)."""
+        by_directory: dict[str, dict[str, str | None]] = {}
+        for path, oid in changes.items():
+            directory, _, name = path.rpartition("/")
+            by_directory.setdefault(directory, {})[name] = oid
+        written: dict[str, str | None] = {}
+        proc = subprocess.Popen(["git", "mktree", "--batch", "-z"], cwd=self.root,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={**os.environ, **_LOCALE})
+        stdin, stdout = _pipes(proc)
+        try:
+            for directory in directories:  # deepest first, the root last
+                subtrees = {child.rpartition("/")[2]: oid for child, oid in written.items()
+                            if child.rpartition("/")[0] == directory}
+                entries = _edited(self.tree_entries(parent, directory) or {},
+                                  by_directory.get(directory, {}), subtrees)
+                if not entries and directory:
+                    written[directory] = None
+                    continue
+                kinds = {"040000": "tree", "160000": "commit"}
+                stdin.write(b"".join(
+                    f"{mode} {kinds.get(mode, 'blob')} {oid}\t".encode()
+                    + name.encode("utf-8", "surrogateescape") + b"\0"
+                    for name, (mode, oid) in entries.items()) + b"\0")
+                stdin.flush()
+                line = stdout.readline().decode().strip()
+                if not _OID.fullmatch(line):
+                    raise OSError("git mktree gave no tree")
+                written[directory] = line
+            stdin.close()
+            errors = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        except OSError:
+            proc.kill()
+            proc.wait()
+            err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+            raise GitError(mask(f"git mktree failed: {_last_meaningful(err) or 'no tree'}")
+                           ) from None
+        if proc.wait() != 0:
+            raise GitError(mask(f"git mktree failed: {_last_meaningful(errors)}"))
+        root = written.get("")
+        if root is None:
+            raise GitError("git mktree wrote no root tree.")
+        return root
+
+    def _tree_with_index(self, parent: str, changes: Mapping[str, str | None],
+                         scratch: Path) -> str:
+        """The tree of ``parent`` with ``changes``, through a temporary index."""
+        env = {"GIT_INDEX_FILE": str(scratch / "index")}
+        self.run("read-tree", parent, env=env)
+        zero = "0" * len(parent)
+        records = [f"0 {zero}\t{path}" if oid is None else f"100644 {oid}\t{path}"
+                   for path, oid in changes.items()]
+        if records:
+            self.run("update-index", "-z", "--index-info", env=env,
+                     stdin="".join(f"{record}\0" for record in records))
+        return self.run("write-tree", env=env)
 
     def _hash_objects(self, blobs: list[bytes], scratch: Path) -> list[str]:
         """Write ``blobs`` into the object store with one ``hash-object``; their ids."""
@@ -404,6 +527,58 @@ class GitRepo:
             detail = _last_meaningful(text)
             raise GitError(mask(f"git push to {remote} failed: {detail}"))
         return PushResult(False, rejected, text)
+
+
+def _edited(old: Mapping[str, tuple[str, str]], files: Mapping[str, str | None],
+            subtrees: Mapping[str, str | None]) -> dict[str, tuple[str, str]]:
+    """One directory's entries after its files were written or removed (``None``) and its
+    changed sub-directories rewritten (``None``: left empty, so gone)."""
+    entries = dict(old)
+    for name, oid in files.items():
+        if oid is not None:
+            entries[name] = ("100644", oid)
+        elif name in entries and entries[name][0] != "040000":
+            del entries[name]  # only files are index entries that a removal takes
+    for name, tree in subtrees.items():
+        if tree is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = ("040000", tree)
+    return entries
+
+
+def _changed_directories(changes: Mapping[str, object]) -> list[str]:
+    """Every directory holding a changed path, and their parents up to the root (``""``),
+    deepest first."""
+    found = {""}
+    for path in changes:
+        directory = path.rpartition("/")[0]
+        while directory not in found:
+            found.add(directory)
+            directory = directory.rpartition("/")[0]
+    return sorted(found, key=lambda d: (-(d.count("/") + 1) if d else 0, d))
+
+
+def batch_can_ask(name: str) -> bool:
+    """Whether ``git cat-file --batch`` can take ``name`` as one question (its protocol
+    is one line, trimmed; a leading dash would read as an option)."""
+    return not ("\n" in name or name.startswith("-") or not name.strip()
+                or name != name.strip())
+
+
+def _parse_tree(data: bytes, oid_bytes: int) -> dict[str, tuple[str, str]]:
+    """A raw tree object (``<mode> <name>\\0<binary id>`` entries): name -> (mode, id),
+    the mode as ``ls-tree`` prints it (six digits)."""
+    entries: dict[str, tuple[str, str]] = {}
+    at = 0
+    while at < len(data):
+        space = data.index(b" ", at)
+        nul = data.index(b"\0", space)
+        mode = data[at:space].decode("ascii").zfill(6)
+        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+        entries[name] = (mode, data[nul + 1:nul + 1 + oid_bytes].hex())
+        at = nul + 1 + oid_bytes
+    return entries
 
 
 def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:

@@ -233,6 +233,7 @@ def _check_component(config: Config, project: Project, mr: MergeRequest,
     checks = [_presence(config, project, mr, changed,
                         [rel(path, project.root) for path, _ in own], dirs, git, hotfix)]
 
+    project.prefetch_current_version()  # without a version file: tags read meanwhile
     found = project.fragments()
     lint_findings = list(found.findings)
     if component.hotfix_directory is not None:
@@ -256,7 +257,7 @@ def _check_component(config: Config, project: Project, mr: MergeRequest,
     if found.ok and found.fragments:
         try:
             current_version = project.current_version()
-            upcoming = project.next_version(found)
+            upcoming = project.next_version(found, current=current_version)
             current, next_version = str(current_version), str(upcoming)
             notes = project.notes(found, upcoming, datetime.date.today().isoformat(),
                                   fmt="md", title=False).text

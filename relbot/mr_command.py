@@ -23,7 +23,9 @@ from relbot.mr import MergeRequest, MrReport, check_mr, fix_fragments, require_c
 from relbot.project import Project
 
 if TYPE_CHECKING:
+    from relbot.forge import PrefetchedNotes
     from relbot.forge.credentials import Token
+    from relbot.forge.gitlab import GitLabMergeRequests
     from relbot.tree import Tree
 
 DEFAULT_TOKEN_VARIABLE = "RELBOT_GITLAB_TOKEN"  # noqa: S105 - a name, not a token
@@ -42,11 +44,16 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
     mr = MergeRequest.from_ci(ci, iid=iid, base=base)
     require_commit(git, mr.base, "base commit")
     base_sha = git.rev(mr.base) or mr.base
-    with GitTree(git.root, base_sha) as trusted:
+    # The target branch's files, read through the clone's one cat-file --batch.
+    with GitTree(git.root, base_sha, git.read_blob, git.tree_entries) as trusted:
         config = trusted_config(git.root, trusted, base_sha)
         names = [component] if component else [c.name for c in config.components]
-        projects = [Project(git.root, name, config, steering=trusted) for name in names]
+        projects = [Project(git.root, name, config, steering=trusted, git=git)
+                    for name in names]
         token = resolve_token(ci.environ, "mr", token_variable(config))
+        # GitLab's answers to the comment's two look-ups come in while the check runs.
+        notes = _notes_forge(config, ci, token, mr.iid) \
+            if comment and config.forge == "gitlab" else None
         fixed = fix_fragments(projects, mr, git, token, ci.server_url) if fix else None
         report = check_mr(config, projects, mr, git, fixed=fixed)
     if junit is not None:  # written only now, with the real verdict
@@ -55,9 +62,9 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
         write_junit(report, junit, git.root)
     if not comment:
         return report, "comment: not posted (--no-comment)."
-    if config.forge != "gitlab":
+    if notes is None:
         return report, "comment: not posted (forge = \"none\")."
-    return report, _comment(config, report, ci, token)
+    return report, _comment(report, notes)
 
 
 def trusted_config(root: Path, trusted: Tree, base_sha: str) -> Config:
@@ -85,9 +92,12 @@ _TOKEN_CONTEXT = ("CI", "GITLAB_CI", "CI_COMMIT_REF_PROTECTED", "CI_COMMIT_REF_N
                   "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
 
 
-def _comment(config: Config, report: MrReport, ci: CiEnv, token: Token | None) -> str:
-    from relbot.comment import MARKER, render_comment
-    from relbot.forge import upsert_comment
+def _notes_forge(config: Config, ci: CiEnv, token: Token | None,
+                 iid: int) -> tuple[GitLabMergeRequests, PrefetchedNotes] | str:
+    """The GitLab side of the comment, its look-ups started; or why there is none (the
+    sentence :func:`_comment` prints after the check)."""
+    from relbot.comment import MARKER
+    from relbot.forge import PrefetchedNotes
     from relbot.forge.gitlab import gitlab_merge_requests
 
     if not (config.gitlab_url or ci.server_url):
@@ -110,8 +120,23 @@ def _comment(config: Config, report: MrReport, ci: CiEnv, token: Token | None) -
     }.items() if value}
     try:
         forge = gitlab_merge_requests(config, project, env, ci)
-        outcome = upsert_comment(forge, report.mr.iid, render_comment(report), marker=MARKER,
-                                 ok=report.ok)
+        forge.prepare()
+    except (ForgeError, ConfigError) as exc:
+        return f"comment: not updated: {exc}"
+    return forge, PrefetchedNotes(forge, iid, MARKER)
+
+
+def _comment(report: MrReport,
+             notes: tuple[GitLabMergeRequests, PrefetchedNotes] | str) -> str:
+    from relbot.comment import MARKER, render_comment
+    from relbot.forge import upsert_comment
+
+    if isinstance(notes, str):
+        return notes
+    forge, prefetched = notes
+    try:
+        outcome = upsert_comment(prefetched, report.mr.iid, render_comment(report),
+                                 marker=MARKER, ok=report.ok)
     except (ForgeError, ConfigError) as exc:
         return f"comment: not updated: {exc}"
     if outcome is None:

@@ -211,7 +211,7 @@ def changelog_at(git: GitRepo, rev: str, settings: TowncrierSettings,
     from relbot.tree import GitTree
 
     relpath = rel(settings.base_directory / settings.filename, root)
-    with GitTree(git.root, rev, git.read_blob) as tree:
+    with GitTree(git.root, rev, git.read_blob, git.tree_entries) as tree:
         if tree.kind(relpath) is None:
             return None
         try:

@@ -30,13 +30,17 @@ class Project:
     """A component of the repository at ``root``, as relbot sees it."""
 
     def __init__(self, root: Path, component: str | None = None,
-                 config: Config | None = None, steering: Tree | None = None) -> None:
+                 config: Config | None = None, steering: Tree | None = None,
+                 git: GitRepo | None = None) -> None:
         self.root = root.resolve()
+        if git is not None:  # the caller's repository, so that its one cat-file batch serves
+            self.__dict__["git"] = git
         # Where the files that steer relbot (configuration, towncrier's config and
         # template, policies) are read: the work tree, or for ``mr check`` the base commit.
         self.steering: Tree = steering or WorkTree(self.root)
         self.config = config or load_config(self.root, steering)
         self.component: Component = self.config.component(component)
+        self._prefetch: _TagVersion | None = None
 
     @cached_property
     def settings(self) -> TowncrierSettings:
@@ -66,15 +70,33 @@ class Project:
             return self.component.hotfix_directory
         return self.settings.directory
 
+    def prefetch_current_version(self) -> None:
+        """Start reading the current version from the tags (git processes) in a thread, so
+        that it comes while the fragments are scanned; only for commands that change
+        nothing (``next-version``, ``mr check``). With a version file: nothing to do."""
+        if self.component.version_file is not None or self._prefetch is not None:
+            return
+        git = self.git  # imported and found here, not in the thread
+        if git is not None:
+            self._prefetch = _TagVersion(self.component, self.root, git)
+
     def current_version(self) -> Version:
         """The version released last."""
+        if self._prefetch is not None:
+            return self._prefetch.version()
         return current_version(self.component, self.root,
                                None if self.component.version_file else self.git)
 
-    def next_version(self, fragments: FragmentSet, *, hotfix: bool = False) -> Version:
-        """The version the pending fragments ask for; refuses invalid fragments."""
+    def next_version(self, fragments: FragmentSet, *, hotfix: bool = False,
+                     current: Version | None = None) -> Version:
+        """The version the pending fragments ask for; refuses invalid fragments.
+
+        ``current``: the current version, where the caller has it already (each
+        reading of it from tags costs git processes).
+        """
         fragments.require_valid("next-version")
-        current = self.current_version()
+        if current is None:
+            current = self.current_version()
         version = next_version(self.component, current, fragments.fragments, hotfix=hotfix)
         return self._past_hotfixes(current, version)
 
@@ -84,10 +106,8 @@ class Project:
         if (version.prerelease or version.patch == 0 or self.git is None
                 or (version.major, version.minor) != (current.major, current.minor)):
             return version
-        from relbot.versions import tag_glob
-
-        taken = set(self.git.tags(tag_glob(self.component)))
-        while self.component.tag(str(version)) in taken:
+        # One question to git's batch per tag taken (usually none), not every tag read.
+        while self.git.rev(f"refs/tags/{self.component.tag(str(version))}") is not None:
             version = version.bump_patch()
         return version
 
@@ -107,3 +127,32 @@ class Project:
         return render(self.component, self.settings, fragments.fragments,
                       self.component.notes_version(str(version)), date, fmt=fmt,
                       title=title, tree=self.steering)
+
+
+class _TagVersion:
+    """The current version read from the release tags in a thread (see
+    :meth:`Project.prefetch_current_version`); an error is raised where it is asked for."""
+
+    def __init__(self, component: Component, root: Path, git: GitRepo) -> None:
+        import threading
+
+        self._args = (component, root, git)
+        self._version: Version | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="relbot-tags", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        component, root, git = self._args
+        try:
+            self._version = current_version(component, root, git)
+        except BaseException as exc:  # raised in the main thread, by version()
+            self._error = exc
+
+    def version(self) -> Version:
+        """The current version (waits for the thread)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._version is not None  # noqa: S101 - set unless an error was
+        return self._version

@@ -19,7 +19,6 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbot import branches
@@ -53,6 +52,7 @@ from relbot.versions import (
 )
 
 if TYPE_CHECKING:
+    from relbot.config import Component
     from relbot.forge import Forge
     from relbot.git import GitRepo, RemoteRefs
     from relbot.project import Project
@@ -103,6 +103,9 @@ class CutOptions:
     prepare: bool = False
     finish: bool = False
     ci_branch: str | None = None  # CI_COMMIT_BRANCH (relbot.ci_env): the detached job's branch
+    # A run that will change the repository (no --dry-run): the plan's status may save the
+    # index's refreshed stat data, which spares the checkout re-hashing every file.
+    save_stat: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ def _require_no_operation_in_progress(git: GitRepo) -> None:
         if git.rev(ref) is not None:
             raise ReleaseRefused(f"{what} is in progress; finish it (git commit) or abort it "
                                  "first, then cut.")
-    gitdir = Path(git.run("rev-parse", "--absolute-git-dir"))
+    gitdir = git.git_dir()
     if (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists():
         raise ReleaseRefused("a rebase is in progress; finish it (git rebase --continue) or "
                              "abort it first, then cut.")
@@ -376,7 +379,7 @@ def _require_full_history(project: Project, git: GitRepo) -> None:
 def _new_release(ctx: _Context) -> ReleasePlan:
     project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
-    _require_clean(git)
+    _require_clean(git, save_stat=options.save_stat)
     explicit = parse_version(options.version, "--version") if options.version else None
     flow = (HOTFIX if options.hotfix else
             PRE if options.pre or (explicit is not None and explicit.prerelease) else
@@ -612,8 +615,8 @@ def _publishes(ctx: _Context) -> bool:
     return ctx.forge.name != "none" and not ctx.options.prepare
 
 
-def _require_clean(git: GitRepo) -> None:
-    dirty = git.status()
+def _require_clean(git: GitRepo, *, save_stat: bool = False) -> None:
+    dirty = git.status(save_stat=save_stat)
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:3]) + (" …" if len(dirty) > 3 else "")
         raise ReleaseRefused(f"the work tree is not clean ({shown}); commit or stash first.")
@@ -778,7 +781,7 @@ def _candidates(ctx: _Context, stage: str) -> list[tuple[str, str | None, str | 
         return [(tip, None, None) for tip, _, name in (line.partition(" ") for line in listed)
                 if branches.is_prepare_branch(ctx.project.component, name)]
     base = ctx.remote_sha if ctx.remote_sha and git.has_object(ctx.remote_sha) else None
-    chain = git.commits_between(base)[:50] if base else []
+    chain = git.commits_between(base)[:50] if base and base != ctx.head else []
     if ctx.head not in chain:
         chain.insert(0, ctx.head)
     candidates: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in chain]
@@ -870,7 +873,7 @@ def _plan_finish(ctx: _Context) -> ReleasePlan:
 def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
     project, git, options = ctx.project, ctx.git, ctx.options
     component = project.component
-    pres = [(v, t) for t in git.tags_at(ctx.head, tag_glob(component))
+    pres = [(v, t) for t in git.tags_at(ctx.head, _prerelease_glob(component))
             for v in versions_from_tags(component, [t]) if v.prerelease]
     if not pres or options.prepare or options.hotfix:
         return None
@@ -890,6 +893,13 @@ def _resume_prerelease(ctx: _Context) -> ReleasePlan | None:
         fragments=tuple(f.relpath for f in found), steps=steps, resumed=True,
         forge=ctx.forge.name,
     )
+
+
+def _prerelease_glob(component: Component) -> str:
+    """A glob that matches every pre-release tag of the component (``v[0-9]*-*``) and no
+    final one: a tag at HEAD of the release just made needs no look at every tag."""
+    head, _, tail = component.tag_format.partition("{version}")
+    return f"{head}[0-9]*-*{tail}"
 
 
 def _fragments_at(project: Project, git: GitRepo, rev: str,

@@ -78,7 +78,10 @@ def prove_release_commit(project: Project, git: GitRepo, commit: str, *,
     change the removal of a fragment. Anything else is an ordinary commit.
     """
     component = project.component
-    if git.trailer(commit, TRAILER_COMPONENT) != [component.name]:
+    # Trailer keys are written out in the message: without the word no trailer, and no
+    # `git log` process for the ordinary commit a plan looks at first (HEAD).
+    if (not git.mentions(commit, TRAILER_COMPONENT)
+            or git.trailer(commit, TRAILER_COMPONENT) != [component.name]):
         return None
     version = _trailer_version(git, commit)
     parents = git.run("rev-list", "--parents", "-n", "1", commit).split()[1:]

@@ -391,10 +391,16 @@ class GitTree(Tree):
     """The files of a git revision (the MR's base commit, a release commit)."""
 
     def __init__(self, root: Path, rev: str,
-                 blob_reader: Callable[[str], bytes] | None = None) -> None:
+                 blob_reader: Callable[[str], bytes] | None = None,
+                 lister: Callable[[str, str], dict[str, tuple[str, str]] | None] | None = None
+                 ) -> None:
         self.root = root.resolve()
         self.rev = rev
         self._reader = blob_reader  # a GitRepo's shared cat-file --batch, when given
+        # GitRepo.tree_entries: one directory at a time through that batch, instead of
+        # one recursive ls-tree of the whole revision (a process, and every path of it)
+        self._lister = lister
+        self._directories: dict[str, dict[str, tuple[str, str, int]]] = {}
         self.label = f"commit {rev[:12]}"
         self.is_revision = True
         self._listing: dict[str, tuple[str, str, int]] | None = None
@@ -432,20 +438,47 @@ class GitTree(Tree):
             self._children = {k: sorted(v, key=lambda e: e.name) for k, v in children.items()}
         return self._listing
 
+    def _batched(self, relpath: str) -> bool:
+        """Whether ``relpath`` is answered one directory at a time through the lister."""
+        return (self._lister is not None and self._listing is None
+                and _askable(self.rev, relpath))
+
+    def _directory(self, directory: str) -> dict[str, tuple[str, str, int]]:
+        """One directory's entries through the lister (empty where it is no directory)."""
+        if directory not in self._directories and self._lister is not None:
+            found = self._lister(self.rev, directory) or {}
+            self._directories[directory] = {
+                name: (_GIT_KINDS.get(mode, "other"), oid, 0)
+                for name, (mode, oid) in found.items()}
+        return self._directories.get(directory, {})
+
+    def _entry(self, relpath: str) -> tuple[str, str, int] | None:
+        if not self._batched(relpath):
+            return self._entries_map().get(relpath)
+        parent, _, name = relpath.rpartition("/")
+        if parent and self.kind(parent) != "dir":
+            return None
+        return self._directory(parent).get(name)
+
     def kind(self, relpath: str) -> str | None:
         """The type of ``relpath`` in the revision."""
         if not relpath:
             return "dir"
-        entry = self._entries_map().get(relpath)
+        entry = self._entry(relpath)
         return None if entry is None else entry[0]
 
     def entries(self, directory: str) -> list[Entry]:
         """The names in a directory of the revision."""
+        if self._batched(directory):
+            if directory and self.kind(directory) != "dir":
+                return []
+            return sorted((Entry(name, kind) for name, (kind, _, _)
+                           in self._directory(directory).items()), key=lambda e: e.name)
         self._entries_map()
         return list(self._children.get(directory, []))
 
     def _read(self, relpath: str, limit: int) -> bytes:
-        entry = self._entries_map().get(relpath)
+        entry = self._entry(relpath)
         if entry is None:
             raise Refused("missing")
         kind, oid, _ = entry
@@ -504,6 +537,12 @@ class GitTree(Tree):
 
     def __del__(self) -> None:
         self.close()
+
+
+def _askable(rev: str, relpath: str) -> bool:
+    from relbot.git import batch_can_ask
+
+    return batch_can_ask(f"{rev}:{relpath}")
 
 
 # -- writing outputs --------------------------------------------------------------------

@@ -82,15 +82,20 @@ def versions_from_tags(component: Component, tags: Iterable[str]) -> list[Versio
 ANCESTRY_CHECKS = 3
 
 
-def current_version(component: Component, root: Path, git: GitRepo | None) -> Version:
-    """From the version file, else the highest final release tag reachable from HEAD."""
+def current_version(component: Component, root: Path, git: GitRepo | None, *,
+                    tags: list[str] | None = None) -> Version:
+    """From the version file, else the highest final release tag reachable from HEAD.
+
+    ``tags``: the component's release tags, where the caller listed them already.
+    """
     if component.version_file is not None:
         return read_version_file(component, root)
     if git is None:
         raise ConfigError(f"component {component.name!r} has no version_file and "
                           f"{root} is not a git repository with release tags.")
     glob = tag_glob(component)
-    tags = git.tags(glob)  # one for-each-ref, however many tags
+    if tags is None:
+        tags = git.tags(glob)  # one for-each-ref, however many tags
     # `git tag --merged HEAD` walks the whole history; the highest release is nearly
     # always reachable, and asking about it walks back only as far as that tag.
     candidates = _highest_finals(component, tags, ANCESTRY_CHECKS + 1)

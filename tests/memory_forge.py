@@ -18,6 +18,9 @@ class MemoryNotes:
     def bot_user_id(self) -> int | None:
         return self.user_id
 
+    def fit(self, body: str) -> str:
+        return body
+
     def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
         for note in self.notes.get(iid, []):
             if marker in note.body and note.author_id == author_id:

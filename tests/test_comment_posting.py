@@ -144,3 +144,29 @@ def test_without_a_forge_nothing_is_published() -> None:
     with pytest.raises(ConfigError) as refused:
         unavailable.ensure_release("v1.0.0", "v1.0.0", "notes")
     assert str(refused.value) == "no token in RELBOT_RELEASE_TOKEN."
+
+
+def test_a_comment_over_gitlabs_limit_is_not_rewritten_when_nothing_changed(
+        gitlab_standin: GitLabStandIn) -> None:
+    """A body longer than GitLab's 1,000,000 characters is stored cut to the limit; the next
+    pipeline renders the same long body and compares it with the stored one as it would
+    store it: no write (the uncut body against the cut one differed on every run)."""
+    from relbot.forge.gitlab import TEXT_LIMIT
+
+    scenario = cast(gitlab_standin)
+    forge = _forge(gitlab_standin)
+    body = f"{MARKER}\n" + "- a long line of the report\n" * (TEXT_LIMIT // 20)
+    assert len(body) > TEXT_LIMIT
+    first = upsert_comment(forge, scenario.mr.iid, body, marker=MARKER, ok=False)
+    assert first is not None and first.action == "created"
+    (thread,) = gitlab_standin.discussions(scenario.mr)
+    assert len(thread.notes[0].body) <= TEXT_LIMIT
+    writes = gitlab_standin.requests.count("POST") + gitlab_standin.requests.count("PUT")
+    assert writes == 1
+    again = upsert_comment(forge, scenario.mr.iid, body, marker=MARKER, ok=False)
+    assert again is not None and again.action == "unchanged"
+    assert gitlab_standin.requests.count("POST") + gitlab_standin.requests.count("PUT") == 1
+    changed = upsert_comment(forge, scenario.mr.iid, body.replace("long", "longer", 1),
+                             marker=MARKER, ok=False)
+    assert changed is not None and changed.action == "updated"
+    assert gitlab_standin.requests.count("PUT") == 1

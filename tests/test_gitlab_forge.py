@@ -411,3 +411,30 @@ def test_a_debug_traceback_is_masked(mr: MrRepo, monkeypatch: pytest.MonkeyPatch
     assert "Traceback" in result.err and "RuntimeError" in result.err
     assert token not in result.err
     assert "PRIVATE-TOKEN: *****" in result.err
+
+
+def test_without_an_access_token_the_check_imports_no_http_client(
+        tmp_path: Path, gitlab_standin: GitLabStandIn,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork's pipeline (only CI_JOB_TOKEN) skips the comment before any request: neither
+    python-gitlab nor requests is imported for it, and --no-comment imports neither."""
+    import subprocess
+    import sys
+
+    job = mr_repo(tmp_path, gitlab_standin, monkeypatch, token=False)
+    job.commit(fragment())
+    code = ("import sys\nfrom relbot.cli import main\nsys.argv = ['relbot', 'mr', 'check', "
+            "*sys.argv[1:]]\ntry:\n    main()\nexcept SystemExit as exc:\n"
+            "    print('EXIT', exc.code, file=sys.stderr)\n"
+            "print('LOADED', sorted(m for m in ('gitlab', 'requests', 'urllib3', 'git')"
+            " if m in sys.modules), file=sys.stderr)\n")
+    said = {}
+    for args in ([], ["--no-comment"]):
+        done = subprocess.run([sys.executable, "-c", code, *args], cwd=job.repo.path,
+                              capture_output=True, text=True, check=False)
+        assert "EXIT 0" in done.stderr, done.stdout + done.stderr
+        assert "LOADED []" in done.stderr, done.stderr
+        said[bool(args)] = done.stderr
+    assert "comment: skipped: no access token in RELBOT_MR_TOKEN" in said[False]
+    assert "comment: not posted (--no-comment)." in said[True]
+    assert gitlab_standin.requests.all() == []

@@ -715,6 +715,36 @@ def test_git_tree_refuses_large_blobs_and_links_and_keeps_reading(yaook_repo: Re
         assert tree.kind("docs") == "dir" and tree.kind("nope") is None
 
 
+def test_git_tree_reads_directories_as_git_lists_them(yaook_repo: Repo) -> None:
+    """Nested directories, an executable, a submodule, a non-ASCII name and a path below a
+    file: the same answers from one ``ls-tree`` of the revision and from its tree objects
+    read directory by directory through a clone's batch (as ``mr check`` reads them)."""
+    from relbot.git import GitRepo
+    from relbot.tree import GitTree, Refused
+
+    yaook_repo.write("deep/er/café.txt", "café\n")
+    yaook_repo.write("deep/run.sh", "#!/bin/sh\n")
+    (yaook_repo.path / "deep" / "run.sh").chmod(0o755)
+    yaook_repo.git("add", "-A")
+    head = yaook_repo.git("rev-parse", "HEAD")
+    yaook_repo.git("update-index", "--add", "--cacheinfo", f"160000,{head},deep/sub")
+    yaook_repo.git("commit", "-q", "-m", "Nested")
+    rev = yaook_repo.git("rev-parse", "HEAD")
+    git = GitRepo(yaook_repo.path)
+    for tree in (GitTree(yaook_repo.path, rev),
+                 GitTree(yaook_repo.path, rev, git.read_blob, git.tree_entries)):
+        assert [(e.name, e.kind) for e in tree.entries("deep")] == [
+            ("er", "dir"), ("run.sh", "file"), ("sub", "other")]
+        assert tree.read_text("deep/er/café.txt", 100) == "café\n"
+        assert tree.kind("deep/run.sh/x") is None and tree.entries("deep/run.sh") == []
+        assert tree.entries("nowhere") == [] and tree.kind("deep/sub") == "other"
+        with pytest.raises(Refused, match="not a regular file"):
+            tree.read_bytes("deep/sub", 100)
+        assert tree.files("deep") == ["deep/er/café.txt", "deep/run.sh", "deep/sub"]
+        tree.close()
+    git.close()
+
+
 @secrets_case
 def test_release_token_with_trailing_newline_publishes_and_never_leaks(
         release_repo: CutRepo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -86,6 +86,10 @@ class MergeRequestNotes(Protocol):
         """The id of the user the token belongs to; ``None`` when it cannot post."""
         ...
 
+    def fit(self, body: str) -> str:
+        """``body`` as the forge stores it (GitLab: cut to its note limit)."""
+        ...
+
     def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
         """relbot's note: it carries ``marker`` and was written by ``author_id``."""
         ...
@@ -117,7 +121,10 @@ def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str
     """Create relbot's one note on the MR, or rewrite it in place; resolve it when all is well.
 
     Returns ``None`` when the token cannot post (a CI job token in a fork pipeline).
+    The stored note is compared with ``body`` as the forge would store it, so that a
+    body cut to GitLab's limit is not rewritten on every pipeline.
     """
+    body = forge.fit(body)
     author = forge.bot_user_id()
     if author is None:
         return None
@@ -147,6 +154,71 @@ def upsert_comment(forge: MergeRequestNotes, iid: int, body: str, *, marker: str
         forge.set_resolved(iid, note, ok)
         note = Note(note.id, note.discussion_id, note.body, note.author_id, ok)
     return CommentOutcome(action, note, replaced)
+
+
+class PrefetchedNotes:
+    """A :class:`MergeRequestNotes` whose two look-ups (the token's user, then relbot's
+    note) start at once in a thread, while the check runs in the main thread.
+
+    GitLab's answers then arrive during the git and towncrier work instead of
+    after it; :func:`upsert_comment` waits for them where it needs them, and an
+    error of the look-up is raised there, as if it had been made then. Only
+    reads run early: every write goes to ``forge`` after the check, unchanged.
+    """
+
+    def __init__(self, forge: MergeRequestNotes, iid: int, marker: str) -> None:
+        import threading
+
+        self._forge = forge
+        self._key = (iid, marker)
+        self._author: int | None = None
+        self._note: Note | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._look_up, name="relbot-gitlab-lookup",
+                                        daemon=True)
+        self._thread.start()
+
+    def _look_up(self) -> None:
+        try:
+            self._author = self._forge.bot_user_id()
+            if self._author is not None:
+                self._note = self._forge.find_note(*self._key, self._author)
+        except BaseException as exc:  # raised in the main thread, by _wait
+            self._error = exc
+
+    def _wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def bot_user_id(self) -> int | None:
+        """The token's user, as the thread found it."""
+        self._wait()
+        return self._author
+
+    def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
+        """relbot's note as the thread found it (asked again for any other question)."""
+        self._wait()
+        if (iid, marker) == self._key and author_id == self._author:
+            return self._note
+        return self._forge.find_note(iid, marker, author_id)
+
+    def fit(self, body: str) -> str:
+        """As the forge stores ``body``."""
+        return self._forge.fit(body)
+
+    def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
+        """Start relbot's thread (see the forge's own method)."""
+        return self._forge.create_note(iid, body, marker=marker, author_id=author_id)
+
+    def update_note(self, iid: int, note: Note, body: str) -> Note:
+        """Rewrite the note's text."""
+        return self._forge.update_note(iid, note, body)
+
+    def set_resolved(self, iid: int, note: Note, resolved: bool) -> None:
+        """Resolve or reopen relbot's thread."""
+        self._forge.set_resolved(iid, note, resolved)
 
 
 class NoForge:

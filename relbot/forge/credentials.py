@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from relbot.errors import ConfigError
 from relbot.secrets import register
@@ -170,3 +171,11 @@ def lacks_sentence(purpose: Purpose, variable: str, action: str) -> str:
     role, scopes = NEEDS[purpose]
     return (f"GitLab refused {action} (403): the token in {variable} lacks the role or scope "
             f"this needs: role {role} or higher and scope {' and '.join(scopes)}.")
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of ``url`` (default ports filled in)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port

@@ -21,8 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from relbot.config import Component, Config
 from relbot.errors import ConfigError, ForgeError
 from relbot.forge import ForgeForbidden, MergeRequestRef, Note, Release
-from relbot.forge.credentials import Purpose, Token, missing_token_reason, resolve_token
-from relbot.forge.http import GuardedSession, GuardError, origin
+from relbot.forge.credentials import (
+    Purpose,
+    Token,
+    missing_token_reason,
+    origin,
+    resolve_token,
+)
 from relbot.secrets import mask, register
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from gitlab.v4.objects import Project
 
     from relbot.ci_env import CiEnv
+    from relbot.forge.http import GuardedSession
 
 T = TypeVar("T")
 READ_RETRIES = 3
@@ -107,6 +113,8 @@ def client(connection: Connection, *, use_job_token: bool = False) -> gitlab.Git
     blind retries or waits past the deadline (see :mod:`relbot.forge.http`)."""
     import gitlab
 
+    from relbot.forge.http import GuardedSession  # requests: only where a client is made
+
     session = GuardedSession(connection.url, connection.timeout)
     options: dict[str, Any] = {"timeout": connection.timeout, "retry_transient_errors": False,
                                "session": session}
@@ -118,6 +126,8 @@ def client(connection: Connection, *, use_job_token: bool = False) -> gitlab.Git
 
 
 def _session(gl: gitlab.Gitlab) -> GuardedSession:
+    from relbot.forge.http import GuardedSession
+
     session = gl.session
     assert isinstance(session, GuardedSession)  # noqa: S101 - client() makes it so
     return session
@@ -142,6 +152,8 @@ def is_transient(exc: BaseException) -> bool:
     """A failure after which the request may or may not have taken effect."""
     import requests
     from gitlab.exceptions import GitlabError
+
+    from relbot.forge.http import GuardError
 
     if isinstance(exc, GuardError):
         return False
@@ -205,6 +217,8 @@ def describe(exc: BaseException, call: Call) -> ForgeError:
     """One clear sentence about a failed GitLab request, with no secret in it."""
     import requests
     from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabParsingError
+
+    from relbot.forge.http import GuardError
 
     action, timeout = call.action, call.timeout
     variable = call.token.variable if call.token else "the token variable"
@@ -564,6 +578,14 @@ class GitLabMergeRequests:
             self._gl = client(self.connection)
         return self._gl
 
+    def prepare(self) -> None:
+        """Build the client now, where an access token will use it: python-gitlab is
+        imported in the calling thread, before :class:`relbot.forge.PrefetchedNotes`
+        starts its look-ups in another."""
+        if self.connection.has_api_token:
+            client_now = self.gl
+            assert client_now is not None  # noqa: S101 - the property builds it
+
     def _call(self, action: str, role: str | None = None) -> Call:
         _session(self.gl).start()
         return Call(action, self.connection.timeout, self.connection.token, role)
@@ -610,8 +632,13 @@ class GitLabMergeRequests:
 
         return guarded(call, search)
 
-    def _limit(self, body: str) -> str:
+    def fit(self, body: str) -> str:
+        """``body`` cut to GitLab's note limit, as :meth:`create_note` and
+        :meth:`update_note` send it (so an unchanged long report compares equal)."""
         return shorten(body, self.job_url, "report")
+
+    def _limit(self, body: str) -> str:
+        return self.fit(body)
 
     def create_note(self, iid: int, body: str, *, marker: str, author_id: int) -> Note:
         """Start relbot's thread; a transient failure is followed by a look-up, not a retry."""

@@ -24,9 +24,10 @@ import email.utils
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
+
+from relbot.forge.credentials import origin
 
 MAX_REQUESTS = 100  # per operation: 100 pages of 100 threads is far more than any MR has
 MAX_RATE_LIMIT_WAITS = 3
@@ -55,14 +56,6 @@ class RateLimited(GuardError):
 
 class DeadlineExceeded(requests.exceptions.Timeout):
     """The operation's deadline passed (a slow body, waits, retries)."""
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """Scheme, host and port of ``url`` (default ports filled in)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
