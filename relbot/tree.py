@@ -22,7 +22,7 @@ import posixpath
 import stat
 import subprocess
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -64,9 +64,9 @@ class Refused(RelbotError):
         if self.rule == "too-large":
             return f"is {self.size} bytes, more than relbot reads" if self.size else \
                 "is larger than relbot reads"
-        if self.rule in self._TEXT:
-            return self._TEXT[self.rule]
-        return self.detail or self.rule
+        # the caller's detail is the more precise reason (a path that is no path, one
+        # that passes a link): it wins over the rule's general words
+        return self.detail or self._TEXT.get(self.rule, self.rule)
 
 
 # -- reading one file of the work tree --------------------------------------------------
@@ -87,7 +87,7 @@ def read_bounded(path: str | os.PathLike[str], limit: int, *, looked_at: bool = 
         if exc.errno == errno.ELOOP:  # replaced by a link since it was looked at
             raise Refused("symlink") from None
         if exc.errno == errno.ENOENT:
-            raise Refused("missing", detail=exc.strerror or "does not exist") from None
+            raise Refused("missing") from None
         raise Refused("unreadable", detail=exc.strerror or str(exc)) from None
     try:
         opened = os.fstat(fd)
@@ -218,16 +218,6 @@ class Tree:
             raise Refused("not-utf8", path=relpath,
                           detail=f"is not UTF-8 text (invalid byte at offset {exc.start})"
                           ) from None
-
-    def read_many(self, relpaths: Iterable[str], limit: int) -> dict[str, bytes | Refused]:
-        """Several files at once: each one's bytes, or why it was refused."""
-        out: dict[str, bytes | Refused] = {}
-        for relpath in relpaths:
-            try:
-                out[relpath] = self.read_bytes(relpath, limit)
-            except Refused as refused:
-                out[relpath] = refused
-        return out
 
     def read_toml(self, relpath: str, limit: int = MAX_TOML_BYTES) -> dict[str, Any]:
         """A TOML file, bounded in size and nesting; :class:`Refused` (``bad-toml``) otherwise."""

@@ -61,11 +61,11 @@ def test_a_directory_and_a_fifo_are_not_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("looked_at", [False, True])
 def test_a_missing_file_is_missing_with_the_reason(tmp_path: Path, looked_at: bool) -> None:
-    """A missing file has its own rule; the detail is the system's own words."""
+    """A missing file has its own rule and words (not the system's, which would follow
+    the file's name as "gone No such file or directory")."""
     with pytest.raises(Refused) as refused:
         read_bounded(tmp_path / "gone", 100, looked_at=looked_at)
-    assert (refused.value.rule, refused.value.detail) == ("missing",
-                                                          "No such file or directory")
+    assert (refused.value.rule, str(refused.value)) == ("missing", "does not exist")
 
 
 def test_a_socket_is_not_a_file(tmp_path: Path) -> None:

@@ -87,14 +87,15 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/mr.py", ("tests/test_mr_check.py", "tests/test_gitlab_forge.py",
                             "tests/test_premerge_hotfix.py", "tests/test_trust.py"),
            "the MR check"),
-    Module("relbot/tree.py", ("tests/test_trust.py", "tests/test_mr_check.py",
+    Module("relbot/tree.py", ("tests/test_tree.py", "tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
            "the trust boundary: what is read from which commit"),
     Module("relbot/untrusted.py", ("tests/test_untrusted.py", "tests/test_markdown_safety.py",
                                    "tests/test_trust.py",
                                    "tests/test_mr_check.py"),
            "the trust boundary: rules for text from a merge request"),
-    Module("relbot/forge/credentials.py", ("tests/test_gitlab_tokens.py",
+    Module("relbot/forge/credentials.py", ("tests/test_credentials.py",
+                                           "tests/test_gitlab_tokens.py",
                                            "tests/test_release_push_auth.py",
                                            "tests/test_trust.py"),
            "the trust boundary: which token goes to which host"),
@@ -191,8 +192,9 @@ def run_module(name: str, max_children: int, budget: float,
         log.write_bytes(b"")
         mutmut()  # the mutants without an outcome
         if resuming:
+            known = load_equivalents()  # an equivalent mutant survives any test: not again
             survivors = [m for m, s in _statuses(work).items()
-                         if s not in CAUGHT and s != "not checked"]
+                         if s not in CAUGHT and s != "not checked" and m not in known]
             if survivors:
                 mutmut(*survivors)  # once more, against the current tests
     except subprocess.TimeoutExpired:
@@ -239,7 +241,7 @@ def _statuses(work: Path) -> dict[str, str]:
 def survivor_diffs(name: str, statuses: dict[str, str]) -> dict[str, str]:
     """The changed lines of each mutant that was not killed, from the scratch copy."""
     return {mutant: diff_of(name, mutant) for mutant, status in statuses.items()
-            if status not in CAUGHT}
+            if status not in CAUGHT and status != "not checked"}
 
 
 def load_results() -> dict[str, dict[str, object]]:
@@ -276,12 +278,14 @@ def diff_of(name: str, mutant: str) -> str:
 
 
 def summarise(statuses: dict[str, str], equivalents: dict[str, str]) -> dict[str, int]:
-    """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones."""
+    """Counts of one module's mutants; ``score`` in percent of the non-equivalent ones that
+    were checked (``unchecked``: those a partial run did not reach)."""
+    unchecked = sum(1 for s in statuses.values() if s == "not checked")
     killed = sum(1 for s in statuses.values() if s in CAUGHT)
     equivalent = sum(1 for m, s in statuses.items() if s not in CAUGHT and m in equivalents)
-    relevant = len(statuses) - equivalent
+    relevant = len(statuses) - equivalent - unchecked
     return {"mutants": len(statuses), "killed": killed, "equivalent": equivalent,
-            "survived": relevant - killed,
+            "survived": relevant - killed, "unchecked": unchecked,
             "score": round(100 * killed / relevant) if relevant else 100}
 
 
@@ -320,6 +324,9 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         counts = summarise(statuses, equivalents)
         mark = "" if counts["score"] >= TARGET * 100 else " (below target)"
+        if counts["unchecked"]:
+            mark += (f" (partial run: {counts['unchecked']} of {counts['mutants']} mutants "
+                     "not checked)")
         lines.append(f"| `{module.path}` | {module.why} | {tests} | {entry['date']} "
                      f"| {counts['mutants']} "
                      f"| {counts['killed']} | {counts['equivalent']} | {counts['survived']} "
@@ -331,7 +338,8 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
             continue
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         diffs = dict(entry.get("diffs", {}))  # type: ignore[call-overload]
-        survivors = sorted((m, s) for m, s in statuses.items() if s not in CAUGHT)
+        survivors = sorted((m, s) for m, s in statuses.items()
+                           if s not in CAUGHT and s != "not checked")
         if not survivors:
             continue
         lines += [f"### {module.path}", ""]
@@ -380,12 +388,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             statuses = run_module(name, args.max_children, args.budget, args.resume)
             unfinished = sum(1 for status in statuses.values() if status == "not checked")
-            if unfinished or not statuses:
-                # an unfinished module would count its unchecked mutants as survivors
-                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; results "
-                      f"not stored, continue with: python -m tools.mutation run --resume {name}",
-                      file=sys.stderr)
+            if not statuses:
+                print(f"{name}: mutmut found no mutants; results not stored", file=sys.stderr)
                 continue
+            if unfinished:
+                # stored as a partial run: the report counts only the checked mutants
+                print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; stored as "
+                      f"a partial run, continue with: python -m tools.mutation run --resume "
+                      f"{name}", file=sys.stderr)
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
