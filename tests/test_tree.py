@@ -6,6 +6,7 @@ The same content is committed and left on disk; each test asks every kind of tre
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -283,3 +284,38 @@ def test_write_output_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
         write_output(tmp_path / "taken", b"x")
     assert str(caught.value) == f"{tmp_path / 'taken'} cannot be written: Is a directory."
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+# -- revisions: how git's listing is read ----------------------------------------------------
+
+def test_a_bad_revision_is_a_git_error_naming_it(repo: Repo) -> None:
+    from relbot.errors import GitError
+
+    with GitTree(repo.path, "nothing-here") as revision, pytest.raises(GitError) as caught:
+        revision.kind("a.txt")
+    assert str(caught.value) == ("git ls-tree of nothing-here failed: fatal: Not a valid "
+                                 "object name nothing-here")
+    missing = "1234567890ab" + "0" * 28
+    with GitTree(repo.path, missing) as revision, pytest.raises(GitError) as caught:
+        revision.files()
+    assert str(caught.value) == "git ls-tree of 1234567890ab failed: fatal: not a tree object"
+
+
+def test_a_revision_lists_the_whole_repository_from_a_subdirectory(repo: Repo) -> None:
+    """Paths are repository-relative wherever the tree's root lies."""
+    with GitTree(repo.path / "dir", "HEAD") as revision:
+        assert revision.files() == FILES
+        assert revision.read_bytes("a.txt", 100) == b"alpha\n"
+
+
+@pytest.mark.parametrize("name", [b"tab\there.txt", b"caf\xe9.txt", b"new\nline.txt"])
+def test_odd_file_names_in_a_revision(repo: Repo, name: bytes) -> None:
+    """A tab or a line break in a name, or bytes that are not UTF-8: listed as on disk."""
+    shown = os.fsdecode(name)
+    (repo.path / shown).write_bytes(b"odd\n")
+    repo.commit_all("odd name")
+    with GitTree(repo.path, "HEAD") as revision:
+        assert shown in revision.files()
+        assert revision.kind(shown) == "file"
+        assert revision.read_bytes(shown, 100) == b"odd\n"
+    assert shown in WorkTree(repo.path).files()
