@@ -526,7 +526,22 @@ class GitRepo:
         if not rejected and "rejected" not in text and "denied" not in text:
             detail = _last_meaningful(text)
             raise GitError(mask(f"git push to {remote} failed: {detail}"))
-        return PushResult(False, rejected, text)
+        return PushResult(False, rejected, mask(_refusal_text(proc.stderr, proc.stdout)))
+
+
+def _refusal_text(stderr: str, stdout: str) -> str:
+    """What git said about a refused push, ending with why: porcelain's frame (``To <url>``,
+    ``Done``) dropped and each refused ref as ``<ref>: <git's verdict>``, so that the last
+    line is the reason (``mr check --fix`` shows it), not ``Done``."""
+    lines = []
+    for line in (stderr + stdout).strip().splitlines():
+        fields = line.split("\t")
+        if line == "Done" or line.startswith("To "):
+            continue
+        if line.startswith("!") and len(fields) == 3:
+            line = f"{fields[1].split(':')[-1]}: {fields[2]}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _edited(old: Mapping[str, tuple[str, str]], files: Mapping[str, str | None],
