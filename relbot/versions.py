@@ -80,25 +80,28 @@ def versions_from_tags(component: Component, tags: Iterable[str]) -> list[Versio
 # How many of the highest release tags current_version asks git about one by one before
 # it asks for all tags reachable from HEAD at once.
 ANCESTRY_CHECKS = 3
+# How many tags, highest version first, current_version reads to find those few.
+TOP_TAGS = 64
 
 
-def current_version(component: Component, root: Path, git: GitRepo | None, *,
-                    tags: list[str] | None = None) -> Version:
-    """From the version file, else the highest final release tag reachable from HEAD.
-
-    ``tags``: the component's release tags, where the caller listed them already.
-    """
+def current_version(component: Component, root: Path, git: GitRepo | None) -> Version:
+    """From the version file, else the highest final release tag reachable from HEAD."""
     if component.version_file is not None:
         return read_version_file(component, root)
     if git is None:
         raise ConfigError(f"component {component.name!r} has no version_file and "
                           f"{root} is not a git repository with release tags.")
     glob = tag_glob(component)
-    if tags is None:
-        tags = git.tags(glob)  # one for-each-ref, however many tags
+    # git sorts the tags by version and relbot reads only the highest: among final
+    # versions (digits, no leading zeros, no suffix) git's order is semver's. Pre-release
+    # and other tags the glob matches can crowd the top; with too few finals in a full
+    # page, every tag is read (one for-each-ref either way, however many tags).
+    listed = git.highest_tags(glob, TOP_TAGS)
+    candidates = _highest_finals(component, listed, ANCESTRY_CHECKS + 1)
+    if len(candidates) <= ANCESTRY_CHECKS and len(listed) >= TOP_TAGS:
+        candidates = _highest_finals(component, git.tags(glob), ANCESTRY_CHECKS + 1)
     # `git tag --merged HEAD` walks the whole history; the highest release is nearly
     # always reachable, and asking about it walks back only as far as that tag.
-    candidates = _highest_finals(component, tags, ANCESTRY_CHECKS + 1)
     for version, tag in candidates[:ANCESTRY_CHECKS]:
         if git.is_ancestor(f"refs/tags/{tag}", "HEAD"):
             return version

@@ -170,3 +170,33 @@ def test_a_comment_over_gitlabs_limit_is_not_rewritten_when_nothing_changed(
                              marker=MARKER, ok=False)
     assert changed is not None and changed.action == "updated"
     assert gitlab_standin.requests.count("PUT") == 1
+
+
+def test_prefetched_look_ups_are_those_upsert_makes_and_their_errors_come_where_used(
+        gitlab_standin: GitLabStandIn) -> None:
+    """PrefetchedNotes reads the token's user and relbot's note as soon as it is made (before
+    the check has rendered anything), and upsert_comment then makes only its writes; a
+    failed early read is raised by upsert_comment, as the read itself would have been."""
+    from relbot.errors import ForgeError
+    from relbot.forge import PrefetchedNotes
+
+    scenario = cast(gitlab_standin)
+    prefetched = PrefetchedNotes(_forge(gitlab_standin), scenario.mr.iid, MARKER)
+    prefetched.bot_user_id()  # waits for the thread: both reads are done now
+    assert [r.method for r in gitlab_standin.requests.all()] == ["GET", "GET"]
+    outcome = upsert_comment(prefetched, scenario.mr.iid, f"{MARKER}\nx", marker=MARKER,
+                             ok=False)
+    assert outcome is not None and outcome.action == "created"
+    assert [r.method for r in gitlab_standin.requests.all()] == ["GET", "GET", "POST"]
+    again = upsert_comment(PrefetchedNotes(_forge(gitlab_standin), scenario.mr.iid, MARKER),
+                           scenario.mr.iid, f"{MARKER}\nx", marker=MARKER, ok=False)
+    assert again is not None and again.action == "unchanged"
+
+    wrong = Token("glpat-not-a-real-token", "RELBOT_MR_TOKEN", "mr")
+    refused = PrefetchedNotes(GitLabMergeRequests(
+        Connection(gitlab_standin.url, wrong, None, 2.0), scenario.project.id),
+        scenario.mr.iid, MARKER)
+    with pytest.raises(ForgeError, match=r"^GitLab refused the token in RELBOT_MR_TOKEN while "
+                       r"looking up the token's user \(401\): it is wrong, expired or revoked\.$"):
+        upsert_comment(refused, scenario.mr.iid, f"{MARKER}\ny", marker=MARKER, ok=False)
+    assert gitlab_standin.requests.count("POST") == 1

@@ -430,3 +430,20 @@ def test_last_meaningful_line() -> None:
     assert _last_meaningful("  plain line  \n\n") == "plain line"
     assert _last_meaningful("To x\nhint: y\n") == ""
     assert _last_meaningful("") == ""
+
+
+@pytest.mark.parametrize("directory", ["new\nline", " lead", "-dash"])
+def test_commit_files_into_a_directory_the_batch_cannot_name(g: GitRepo, repo: Repo,
+                                                             directory: str) -> None:
+    """Such a directory is built in a temporary index: the real index and the work tree
+    stay as they were, and nothing is left behind."""
+    head = repo.git("rev-parse", "HEAD")
+    index = (repo.path / ".git" / "index").read_bytes()
+    commit = g.commit_files(head, {f"{directory}/x.txt": b"x\n", "a.txt": b"changed\n"},
+                            ["dir/b.txt"], "odd directory\n")
+    assert g.file_at(commit, f"{directory}/x.txt") == b"x\n"
+    assert g.file_at(commit, "a.txt") == b"changed\n"
+    assert g.file_at(commit, "dir/b.txt") is None
+    assert g.file_at(commit, "dir/sub/c.txt") == b"gamma\n"
+    assert (repo.path / ".git" / "index").read_bytes() == index
+    assert g.status() == []

@@ -104,7 +104,7 @@ def test_fix_without_a_source_branch_says_which_variable_it_needs(
     repo.write(f"{FRAGMENTS}/x.fix", "Fix.\n")
     head = repo.commit_all("Placeholder")
     repo.git("checkout", "-q", "--detach")
-    code, out = _fix(repo, base)
+    _code, out = _fix(repo, base)
     assert ("  --fix needs the MR's source branch (CI_MERGE_REQUEST_SOURCE_BRANCH_NAME).\n"
             in out), out
     assert repo.git("rev-parse", "HEAD") == head
@@ -193,7 +193,7 @@ def test_a_refused_rename_push_names_the_renamed_fragments(feature: tuple[Repo, 
     hook = repo.remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\nexit 1\n")
     hook.chmod(0o755)
-    code, out = _fix(repo, base)
+    _code, out = _fix(repo, base)
     assert "\n  the renamed fragments could not be pushed to feature: " in out, out
     assert git(repo.remote, "rev-parse", "feature") == before
 
@@ -237,7 +237,7 @@ def test_a_placeholder_named_like_an_option_is_renamed_not_obeyed(tmp_path: Path
     repo.write("-f.fix", "Fix.\n")
     repo.commit_all("A placeholder named like an option")
     repo.push("feature")
-    code, out = _fix(repo, base, iid=9)
+    _code, out = _fix(repo, base, iid=9)
     assert "renamed 1 fragment(s) and pushed them to feature" in out, out
     assert "9.fix" in git(repo.remote, "ls-tree", "--name-only", "feature").split()
     assert not (repo.path / "-f.fix").exists() and (repo.path / "9.fix").is_file()

@@ -64,7 +64,7 @@ def test_a_dropped_version_is_judged_with_the_mrs_own_fragments(
     yaook_repo.write("k8s.toml", '[kubernetes]\nsupported = ["1.35.1"]\n')
     yaook_repo.write(f"{FRAGMENTS}/{fragment or '60.change'}", "Kubernetes 1.34 is gone.\n")
     yaook_repo.commit_all("Drop 1.34")
-    code, out = _check(yaook_repo, base)
+    _code, out = _check(yaook_repo, base)
     policy_line = next(line for line in out.splitlines() if "] policies: kubernetes" in line)
     assert policy_line == ("    [ok  ] policies: kubernetes" if fragment else
                            "    [FAIL] policies: kubernetes"), out

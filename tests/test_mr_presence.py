@@ -81,7 +81,7 @@ def test_a_renamed_file_is_a_deletion_and_an_addition(feature: tuple[Repo, str])
     repo.commit_all("Rename again")
     assert sorted(changed_files(git, base)) == [
         ("A", "README.old"), ("A", f"{FRAGMENTS}/70.feature"), ("D", "CHANGELOG.rst")]
-    code, out = _check(repo, base)
+    _code, out = _check(repo, base)
     assert "[ok  ] fragment present: docs/_releasenotes/70.feature\n" in out, out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,35 @@ def test_no_reachable_release_tag_is_zero(tmp_path: Path, monkeypatch: pytest.Mo
 
         monkeypatch.setattr(GitRepo, "tags_merged", walk)
     assert Project(repo.path).current_version() == Version(0, 0, 0)
+
+
+def test_current_version_reads_only_the_highest_tags_git_sorts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 final tags: git's version sort hands relbot the highest (1.10.0 above 1.9.x, not
+    as text), and relbot reads no full listing; where 70 pre-release tags crowd the top of
+    that sorted page, it reads every tag and still finds the highest final release."""
+    repo = make_repo(tmp_path, {
+        "towncrier.toml": '[tool.towncrier]\ndirectory = "c"\n',
+        "relbot.toml": "[[component]]\n",
+    })
+    head = repo.git("rev-parse", "HEAD")
+    finals = [f"v1.{minor}.{patch}" for minor in range(10) for patch in range(30)]
+    def create(tags: list[str]) -> None:
+        subprocess.run(["git", "update-ref", "--stdin"], cwd=repo.path, check=True, text=True,
+                       input="".join(f"create refs/tags/{tag} {head}\n" for tag in tags))
+
+    create([*finals, "v1.10.0"])
+    repo.git("pack-refs", "--all")
+    listed: list[str] = []
+    real_tags = GitRepo.tags
+
+    def every_tag(self: GitRepo, glob: str) -> list[str]:
+        listed.append(glob)
+        return real_tags(self, glob)
+
+    monkeypatch.setattr(GitRepo, "tags", every_tag)
+    assert Project(repo.path).current_version() == Version.parse("1.10.0")
+    assert listed == []
+    create([f"v2.0.0-rc.{n}" for n in range(1, 71)])
+    assert Project(repo.path).current_version() == Version.parse("1.10.0")
+    assert listed == ["v[0-9]*"]
