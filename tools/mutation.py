@@ -1,6 +1,7 @@
 """Mutation testing of the modules where a silent bug costs most, with mutmut 3.
 
     python -m tools.mutation run [MODULE ...] [--max-children N] [--budget SECONDS] [--resume]
+    python -m tools.mutation collect [MODULE ...]   # store what a stopped run reached
     python -m tools.mutation report          # docs/mutation.md from the stored results
     python -m tools.mutation list            # the modules and the tests that cover each
 
@@ -376,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--resume", action="store_true",
                      help="continue the last run of each module in its scratch copy: the "
                      "unfinished mutants, then the survivors again with the current tests")
+    collect = sub.add_parser("collect", help="store what the scratch copies hold now (a run "
+                             "stopped by hand, or still going), then write the report")
+    collect.add_argument("modules", nargs="*", metavar="MODULE")
     sub.add_parser("report", help="write docs/mutation.md from the stored results")
     sub.add_parser("list", help="show the modules and their tests")
     args = parser.parse_args(argv)
@@ -383,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, module in MODULES.items():
             print(f"{name}: {module.path} <- {' '.join(module.tests)}")
         return 0
-    if args.command == "run":
+    if args.command in ("run", "collect"):
         unknown = [m for m in args.modules if m not in MODULES]
         if unknown:
             parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
@@ -391,7 +395,13 @@ def main(argv: list[str] | None = None) -> int:
             if not (PROJECT / MODULES[name].path).exists():
                 print(f"{name}: {MODULES[name].path} does not exist; skipped", file=sys.stderr)
                 continue
-            statuses = run_module(name, args.max_children, args.budget, args.resume)
+            if args.command == "collect":
+                if not (SCRATCH / name / "mutants").exists():
+                    print(f"{name}: no scratch copy to collect from", file=sys.stderr)
+                    continue
+                statuses = _statuses(SCRATCH / name)
+            else:
+                statuses = run_module(name, args.max_children, args.budget, args.resume)
             unfinished = sum(1 for status in statuses.values() if status == "not checked")
             if not statuses:
                 print(f"{name}: mutmut found no mutants; results not stored", file=sys.stderr)
