@@ -159,7 +159,7 @@ _RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*
 
 
 def run_module(name: str, max_children: int, budget: float,
-               resume: bool = False) -> dict[str, str]:
+               resume: bool = False, survivors_only: bool = False) -> dict[str, str]:
     """Mutate one module; each mutant's status (killed, survived, timeout, no tests, ...).
 
     ``resume`` continues in the module's scratch copy with the project's current code and
@@ -196,7 +196,8 @@ def run_module(name: str, max_children: int, budget: float,
 
     try:
         log.write_bytes(b"")
-        mutmut()  # the mutants without an outcome
+        if not (resuming and survivors_only):
+            mutmut()  # the mutants without an outcome
         if resuming:
             known = load_equivalents()  # an equivalent mutant survives any test: not again
             survivors = [m for m, s in _statuses(work).items()
@@ -380,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     collect = sub.add_parser("collect", help="store what the scratch copies hold now (a run "
                              "stopped by hand, or still going), then write the report")
     collect.add_argument("modules", nargs="*", metavar="MODULE")
+    run.add_argument("--survivors", action="store_true",
+                     help="with --resume: only run the survivors again (against new tests), "
+                     "not the mutants still unchecked")
     sub.add_parser("report", help="write docs/mutation.md from the stored results")
     sub.add_parser("list", help="show the modules and their tests")
     args = parser.parse_args(argv)
@@ -401,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 statuses = _statuses(SCRATCH / name)
             else:
-                statuses = run_module(name, args.max_children, args.budget, args.resume)
+                statuses = run_module(name, args.max_children, args.budget, args.resume,
+                                      args.survivors)
             unfinished = sum(1 for status in statuses.values() if status == "not checked")
             if not statuses:
                 print(f"{name}: mutmut found no mutants; results not stored", file=sys.stderr)
