@@ -8,6 +8,7 @@ is the whole of the help they get in a failed pipeline; and every form a token t
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import pytest
 
@@ -25,6 +26,19 @@ from relbot.forge.credentials import (
 from relbot.secrets import MASK, mask
 
 secrets = pytest.mark.reliability("Secrets")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_known_before() -> Iterator[None]:
+    """Each test starts with no registered secret (the registry is process-wide), so what
+    a test finds masked was registered by the call it makes."""
+    from relbot import secrets as registry
+
+    saved = set(registry._registered)
+    registry._registered.clear()
+    yield
+    registry._registered.clear()
+    registry._registered.update(saved)
 
 
 def test_candidates_in_order_without_repeats() -> None:
