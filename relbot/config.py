@@ -336,8 +336,10 @@ def _parse_component(
                                              tree)
     if values["towncrier_dir"] is not None:
         base = _inside(root, values["towncrier_dir"], f"{label}: towncrier_dir", err, tree)
+        from relbot.tree import normalize
+
         is_dir = base.is_dir() if not tree.is_revision else \
-            tree.kind(base.relative_to(root).as_posix()) == "dir"
+            tree.kind(normalize(base.relative_to(root).as_posix())) == "dir"
         if not is_dir:
             raise err(f"{label}: towncrier_dir {values['towncrier_dir']!r} is not a directory.")
         values["towncrier_dir"] = base
@@ -457,6 +459,8 @@ def _inside(root: Path, value: str, name: str, err: Callable[[str], ConfigError]
         if not path.is_relative_to(root):
             raise err(f"{name} {value!r} points outside the repository.")
         return path
+    if not norm:  # the repository root itself ("."): nothing to pass through
+        return root
     try:
         tree.check_path(norm)
     except Refused:

@@ -120,3 +120,14 @@ def test_a_merged_results_hotfix_previews_what_fix_writes_on_the_mrs_head(
     hot.pipeline(monkeypatch, event_type="merged_result")
     result = run(["mr", "check", "--no-comment"], hot.repo.path)
     assert "    this hotfix will release 8.1.1\n" in result.out, result.out + result.err
+
+
+def test_an_mr_to_the_default_branch_is_no_hotfix_even_in_pre_merge_mode(
+        hot: HotfixMr, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hotfix_mode = "pre-merge"` concerns hotfix MRs only: an MR into main previews no
+    hotfix and --fix adds no release commit."""
+    monkeypatch.setenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+    result = run(["mr", "check", "--no-comment", "--fix"], hot.repo.path)
+    assert "hotfix will release" not in result.out, result.out
+    assert "release commit" not in result.out, result.out
+    assert hot.remote_head() == hot.head

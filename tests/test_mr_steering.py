@@ -222,3 +222,72 @@ def test_a_towncrier_dir_steers_where_the_mrs_template_is_looked_up(tmp_path: ob
     code, out = _check(repo, base)
     assert code == 0, out
     assert "[ok  ] steering files: towncrier.toml\n" in out, out
+
+
+def test_an_mr_adding_relbot_toml_to_a_pyproject_configuration_is_a_steering_change(
+        tmp_path: object) -> None:
+    """The target keeps its configuration in pyproject.toml; the MR adds a relbot.toml: that
+    file steers relbot too, so it is checked and reported, never used."""
+    files = yaook_like_files()
+    config = files.pop("relbot.toml")
+    files["pyproject.toml"] = "[tool.relbot]\n" + config.replace("[[component]]",
+                                                                 "[[tool.relbot.component]]")
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("relbot.toml", config)
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Add a relbot.toml")
+    _, out = _check(repo, base)
+    assert "] steering files: relbot.toml\n" in out, out
+
+
+def test_a_policy_named_by_its_path_is_a_steering_file(tmp_path: object) -> None:
+    """`policies = ["policies/kubernetes.toml"]` (a path, not a name): the MR's edit of that
+    file is reported as a steering change."""
+    files = _gated_files()
+    files["relbot.toml"] = files["relbot.toml"].replace(
+        'policies = ["kubernetes"]', 'policies = ["policies/kubernetes.toml"]')
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("policies/kubernetes.toml", "# edited\n" + files["policies/kubernetes.toml"])
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Edit the policy")
+    _, out = _check(repo, base)
+    assert "[ok  ] steering files: policies/kubernetes.toml\n" in out, out
+
+
+def test_a_target_towncrier_file_without_its_table_is_one_sentence(tmp_path: object) -> None:
+    """The target branch's towncrier.toml lacks [tool.towncrier]: exit 2, one sentence."""
+    files = yaook_like_files()
+    files["towncrier.toml"] = "[tool.other]\nx = 1\n"
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
+    repo.commit_all("Thing")
+    result = run(["mr", "check", "--no-comment", "--iid", "7", "--base", base], repo.path)
+    assert result.code == 2, result.out + result.err
+    assert "towncrier.toml has no [tool.towncrier] table" in result.err, result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+def test_a_components_template_change_is_that_components_only(tmp_path: object) -> None:
+    """In a monorepo the MR edits the operator's own towncrier template: the steering check
+    is the operator's, not every component's."""
+    files = monorepo_files()
+    files["operator/towncrier.toml"] = files["operator/towncrier.toml"].replace(
+        "[tool.towncrier]", '[tool.towncrier]\ntemplate = "tpl.j2"', 1)
+    files["operator/tpl.j2"] = GOOD_TEMPLATE
+    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "mr")
+    repo.write("operator/tpl.j2", "{# edited #}" + GOOD_TEMPLATE)
+    for prefix in ("", "operator/", "baremetal/"):
+        repo.write(f"{prefix}changes/5.fix", "A fix.\n")
+    repo.commit_all("MR 5")
+    code, out = _check(repo, base, iid=5)
+    assert code == 0, out
+    assert out.count("steering files: operator/tpl.j2") == 1, out
+    assert "steering files" in out.split("  operator:")[1].split("  baremetal:")[0], out
