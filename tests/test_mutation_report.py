@@ -23,14 +23,18 @@ def test_the_report_is_generated_from_the_results() -> None:
 
 
 def test_every_module_run_meets_the_target_with_each_survivor_accounted_for() -> None:
-    """At least 85% of the non-equivalent mutants are killed in each module that was run, and
-    every survivor has a reason (equivalent, or why it is left); the others got tests."""
+    """At least 85% of the non-equivalent mutants are killed in each module whose run is
+    complete, and every survivor has a reason (equivalent, or why it is left); the others
+    got tests. A partial run (a budget stopped it) claims nothing yet: the report marks it
+    (test_a_partial_run_is_marked_in_the_report) until `run --resume` finishes it."""
     equivalents = load_equivalents()
     accepted = load_reasons("accepted")
     for name, entry in load_results().items():
         assert name in MODULES, f"results for a module tools/mutation.py does not list: {name}"
         statuses = dict(entry["mutants"])  # type: ignore[call-overload]
         counts = summarise(statuses, equivalents)
+        if counts["unchecked"]:
+            continue
         assert counts["score"] >= TARGET * 100, (name, counts)
         unaccounted = sorted(m for m, s in statuses.items() if s not in CAUGHT
                              and m not in equivalents and m not in accepted)
@@ -43,3 +47,15 @@ def test_every_reason_belongs_to_a_survivor() -> None:
                  for m, s in dict(entry["mutants"]).items()  # type: ignore[call-overload]
                  if s not in CAUGHT}
     assert set(load_equivalents()) | set(load_reasons("accepted")) <= survivors
+
+
+def test_a_partial_run_is_marked_in_the_report() -> None:
+    """A run with unchecked mutants says so on its row, with how many."""
+    report = REPORT.read_text()
+    for name, entry in load_results().items():
+        statuses = dict(entry["mutants"])  # type: ignore[call-overload]
+        unchecked = sum(1 for s in statuses.values() if s == "not checked")
+        if unchecked:
+            row = next(line for line in report.splitlines()
+                       if line.startswith(f"| `{MODULES[name].path}` |"))
+            assert f"(partial run: {unchecked} of {len(statuses)} mutants not checked)" in row

@@ -314,8 +314,11 @@ def render(results: dict[str, dict[str, object]], equivalents: dict[str, str]) -
         "reason it is equivalent (it behaves exactly like the original) or why it is left. "
         "Only tests that run relbot in-process can kill a mutant. Run: "
         "`python -m tools.mutation run MODULE` then `python -m tools.mutation report` "
-        "(`run --resume MODULE` continues a run its budget stopped, and reruns the survivors "
-        "against the current tests). "
+        "(`run --resume MODULE` continues a run its budget stopped, keeping the outcomes of "
+        "the functions whose code did not change, and reruns the survivors against the "
+        "current tests; `run --resume --survivors MODULE` reruns only the survivors; "
+        "`collect MODULE` stores what a stopped run reached). A *partial run* counts only "
+        "the mutants it checked, and claims nothing about the others. "
         f"Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each "
         "module.",
         "",
@@ -418,12 +421,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {unfinished} of {len(statuses)} mutants not checked; stored as "
                       f"a partial run, continue with: python -m tools.mutation run --resume "
                       f"{name}", file=sys.stderr)
+            diffs = survivor_diffs(name, statuses)  # slow: before reading the results
             results = load_results()  # another run may have stored other modules meanwhile
             results[name] = {"date": datetime.date.today().isoformat(),
                              "tests": [t for t in MODULES[name].tests
                                        if (PROJECT / t).exists()],
                              "mutants": dict(sorted(statuses.items())),
-                             "diffs": survivor_diffs(name, statuses)}
+                             "diffs": diffs}
             RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     REPORT.write_text(render(load_results(), load_equivalents()))
     print(f"wrote {REPORT.relative_to(PROJECT)}", file=sys.stderr)
