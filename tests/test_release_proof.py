@@ -309,3 +309,20 @@ def test_a_changelog_two_directories_deep(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "v8.1.0 (2024-10-01)" in repo.git("show", "HEAD:docs/release/notes.rst")
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
+
+
+def test_a_first_release_creates_the_changelog(tmp_path: Path) -> None:
+    """No changelog yet: the release commit adds it, holding only what towncrier wrote,
+    and that commit (an added changelog) is proven."""
+    files = yaook_like_files()
+    del files["CHANGELOG.rst"]
+    repo = make_repo(tmp_path, files)
+    for path, text in PENDING.items():
+        repo.write(path, text)
+    repo.commit_all("Add fragments")
+    repo.push()
+    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    changelog = repo.git("show", "HEAD:CHANGELOG.rst")
+    assert changelog.startswith("v8.1.0 (2024-10-01)\n"), changelog
+    assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
