@@ -27,12 +27,27 @@ PENDING = {f"{FRAGMENTS}/101.feature.shiny": "A shiny feature.\n",
            f"{FRAGMENTS}/102.fix": "A fix.\n"}
 
 
-def _pending_repo(tmp_path: Path, files: dict[str, str] | None = None) -> Repo:
-    repo = make_repo(tmp_path, {**yaook_like_files(), **(files or {})})
+def _pending_repo(tmp_path: Path, files: dict[str, str] | None = None, *,
+                  changelog: str | None = "CHANGELOG.rst") -> Repo:
+    """The Yaook-like repository with PENDING committed and pushed; ``files`` replace or add
+    files, ``changelog`` is where the changelog lies (towncrier told so; None: no changelog)."""
+    tree = yaook_like_files()
+    start = tree.pop("CHANGELOG.rst")
+    if changelog is not None:
+        tree[changelog] = start
+        tree["towncrier.toml"] = tree["towncrier.toml"].replace(
+            'filename = "CHANGELOG.rst"', f'filename = "{changelog}"')
+    repo = make_repo(tmp_path, {**tree, **(files or {})})
     for path, text in PENDING.items():
         repo.write(path, text)
     repo.commit_all("Add fragments")
+    repo.push()
     return repo
+
+
+def _cut(repo: Repo) -> None:
+    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
 
 
 @pytest.fixture
@@ -197,14 +212,7 @@ def test_a_tag_named_like_the_changelog_does_not_confuse_the_proof(repo: Repo) -
 def test_only_the_changelogs_own_lines_count(tmp_path: Path) -> None:
     """The changelog's numbers come from the changelog alone: here the removed fragments
     sort before it (`docs/_releasenotes/` < `docs/releasenotes.rst`) and lose lines."""
-    files = yaook_like_files()
-    files["towncrier.toml"] = files["towncrier.toml"].replace(
-        'filename = "CHANGELOG.rst"', 'filename = "docs/releasenotes.rst"')
-    files["docs/releasenotes.rst"] = files.pop("CHANGELOG.rst")
-    repo = make_repo(tmp_path, files)
-    for path, text in PENDING.items():
-        repo.write(path, text)
-    repo.commit_all("Add fragments")
+    repo = _pending_repo(tmp_path, changelog="docs/releasenotes.rst")
     commit = hand_release(repo, changelog=changelog_with_section(
         repo, path="docs/releasenotes.rst"), changelog_path="docs/releasenotes.rst")
     assert prove(repo, commit) is not None
@@ -218,8 +226,7 @@ def test_the_commit_message_uses_every_field_of_its_format(repo: Repo) -> None:
     repo.write("relbot.toml", toml)
     repo.commit_all("Own commit message")
     repo.push()
-    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
-    assert result.code == 0, result.err
+    _cut(repo)
     assert repo.git("log", "-1", "--format=%s") == "Release k8s 8.1.0 as v8.1.0"
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
 
@@ -229,17 +236,10 @@ def test_a_pyproject_version_file_keeps_everything_else(tmp_path: Path) -> None:
     lines byte for byte; the release commit made that way is proven."""
     pyproject = ('[project]\nname = "demo"  # the name\nversion = "8.0.2"\n'
                  'dependencies = ["click"]\n')
-    files = yaook_like_files()
-    files["relbot.toml"] = files["relbot.toml"].replace('version_file = "version"',
-                                                        'version_file = "pyproject.toml"')
-    files["pyproject.toml"] = pyproject
-    repo = make_repo(tmp_path, files)
-    for path, text in PENDING.items():
-        repo.write(path, text)
-    repo.commit_all("Add fragments")
-    repo.push()
-    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
-    assert result.code == 0, result.err
+    relbot = yaook_like_files()["relbot.toml"].replace('version_file = "version"',
+                                                       'version_file = "pyproject.toml"')
+    repo = _pending_repo(tmp_path, {"relbot.toml": relbot, "pyproject.toml": pyproject})
+    _cut(repo)
     assert repo.git("show", "HEAD:pyproject.toml") + "\n" == pyproject.replace("8.0.2", "8.1.0")
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
 
@@ -296,17 +296,8 @@ def test_blob_of_a_missing_file_is_empty(repo: Repo) -> None:
 
 def test_a_changelog_two_directories_deep(tmp_path: Path) -> None:
     """The changelog is rendered in a scratch copy of its own path, directories and all."""
-    files = yaook_like_files()
-    files["towncrier.toml"] = files["towncrier.toml"].replace(
-        'filename = "CHANGELOG.rst"', 'filename = "docs/release/notes.rst"')
-    files["docs/release/notes.rst"] = files.pop("CHANGELOG.rst")
-    repo = make_repo(tmp_path, files)
-    for path, text in PENDING.items():
-        repo.write(path, text)
-    repo.commit_all("Add fragments")
-    repo.push()
-    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
-    assert result.code == 0, result.err
+    repo = _pending_repo(tmp_path, changelog="docs/release/notes.rst")
+    _cut(repo)
     assert "v8.1.0 (2024-10-01)" in repo.git("show", "HEAD:docs/release/notes.rst")
     assert prove(repo, repo.git("rev-parse", "HEAD")) is not None
 
@@ -314,15 +305,8 @@ def test_a_changelog_two_directories_deep(tmp_path: Path) -> None:
 def test_a_first_release_creates_the_changelog(tmp_path: Path) -> None:
     """No changelog yet: the release commit adds it, holding only what towncrier wrote,
     and that commit (an added changelog) is proven."""
-    files = yaook_like_files()
-    del files["CHANGELOG.rst"]
-    repo = make_repo(tmp_path, files)
-    for path, text in PENDING.items():
-        repo.write(path, text)
-    repo.commit_all("Add fragments")
-    repo.push()
-    result = run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path)
-    assert result.code == 0, result.err
+    repo = _pending_repo(tmp_path, changelog=None)
+    _cut(repo)
     changelog = repo.git("show", "HEAD:CHANGELOG.rst")
     assert changelog.startswith("v8.1.0 (2024-10-01)\n"), changelog
     assert changelog.endswith("merge_requests/102>`_)"), changelog  # the new section only
