@@ -43,6 +43,19 @@ def _names(repo: Repo) -> list[str]:
     return sorted(p.name for p in (repo.path / FRAGMENTS).iterdir() if p.is_file())
 
 
+
+def _merged_result_of_mine(repo: Repo, monkeypatch: pytest.MonkeyPatch, base: str,
+                           source: str) -> None:
+    """A merged-results pipeline of MR !21 from ``mine`` into main: checked out detached."""
+    repo.git("checkout", "-q", "--detach", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge result", source)
+    for key, value in {"CI_MERGE_REQUEST_IID": "21", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+                       "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
+                       "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": source,
+                       "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "mine",
+                       "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}.items():
+        monkeypatch.setenv(key, value)
+
 def test_the_rename_commit_says_what_it_did_and_who_did_it(feature: tuple[Repo, str]) -> None:
     """Subject and body of the commit --fix pushes."""
     repo, base = feature
@@ -122,14 +135,7 @@ def test_fix_in_merged_results_renames_only_the_mrs_own_placeholders(
     yaook_repo.git("checkout", "-q", "main")
     yaook_repo.write(f"{FRAGMENTS}/x.fix.theirs", "Theirs, merged without --fix.\n")
     yaook_repo.commit_all("Another MR")
-    yaook_repo.git("checkout", "-q", "--detach", "main")
-    yaook_repo.git("merge", "-q", "--no-ff", "-m", "merge result", source)
-    for key, value in {"CI_MERGE_REQUEST_IID": "21", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
-                       "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
-                       "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": source,
-                       "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "mine",
-                       "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}.items():
-        monkeypatch.setenv(key, value)
+    _merged_result_of_mine(yaook_repo, monkeypatch, base, source)
     result = run(["mr", "check", "--no-comment", "--fix"], yaook_repo.path)
     assert "Traceback" not in result.err, result.err
     assert "renamed 1 fragment(s) and pushed them to mine" in result.out, result.out + result.err
@@ -253,14 +259,7 @@ def test_fix_in_merged_results_reads_no_fragment_over_16_mib(
     yaook_repo.write(f"{FRAGMENTS}/x.fix", "a" * (16 * 1024 * 1024) + "\n")
     source = yaook_repo.commit_all("A huge placeholder fragment")
     yaook_repo.push("mine")
-    yaook_repo.git("checkout", "-q", "--detach", "main")
-    yaook_repo.git("merge", "-q", "--no-ff", "-m", "merge result", source)
-    for key, value in {"CI_MERGE_REQUEST_IID": "21", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
-                       "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
-                       "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": source,
-                       "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "mine",
-                       "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}.items():
-        monkeypatch.setenv(key, value)
+    _merged_result_of_mine(yaook_repo, monkeypatch, base, source)
     result = run(["mr", "check", "--no-comment", "--fix"], yaook_repo.path)
     assert result.code == 2, result.out + result.err
     assert result.err == (f"relbot: {FRAGMENTS}/x.fix is 16777217 bytes, more than relbot "
