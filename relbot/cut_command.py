@@ -9,22 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relbot.ci_env import CiEnv
-from relbot.config import load_config
 from relbot.errors import ConfigError, ReleaseRefused, UsageError
-from relbot.forge import Forge, NoForge, UnavailableForge
-from relbot.project import Project
-from relbot.release import (
-    CutOptions,
-    ReleasePlan,
-    Step,
-    check_release_access,
-    execute,
-    plan_release,
-    release_all,
-)
+from relbot.git import GitRepo
+
+if TYPE_CHECKING:
+    from relbot.ci_env import CiEnv
+    from relbot.forge import Forge
+    from relbot.project import Project
+    from relbot.release import CutOptions, ReleasePlan, Step
 
 
 def run_cut(
@@ -47,6 +41,34 @@ def run_cut(
 ) -> dict[str, Any]:
     """Cut the release(s); returns what happened as JSON-ready data (without
     ``release_text``, the forge release's text only where a forge release was made)."""
+    # The plan's first git questions start before the modules that plan are imported:
+    # git answers while Python loads them (relbot.release.start_questions asks the rest).
+    git = GitRepo.find(root.resolve())
+    if git is not None:
+        if not finish:
+            git.start_status(save_stat=not dry_run)
+        git.start_has_remote()
+    try:
+        return _cut(root, component, git, all_components=all_components, dry_run=dry_run,
+                    confirm=confirm, say=say, date=date, version=version, pre=pre,
+                    hotfix=hotfix, push=push, prepare=prepare, finish=finish, ci=ci,
+                    release_text=release_text)
+    finally:
+        if git is not None:
+            git.drop_started()
+
+
+def _cut(root: Path, component: str | None, git: GitRepo | None, *, all_components: bool,
+         dry_run: bool, confirm: Callable[[str], bool] | None, say: Callable[[str], None],
+         date: str, version: str | None, pre: str | None, hotfix: bool, push: bool,
+         prepare: bool, finish: bool, ci: CiEnv | None, release_text: bool
+         ) -> dict[str, Any]:
+    from relbot.ci_env import CiEnv
+    from relbot.config import load_config
+    from relbot.forge import NoForge, UnavailableForge
+    from relbot.project import Project
+    from relbot.release import CutOptions, check_release_access, execute, plan_release
+
     config = load_config(root.resolve())
     # The CI environment is read here, once; the core gets values (relbot.ci_env).
     ci = ci if ci is not None else CiEnv.from_environ(os.environ)
@@ -73,11 +95,11 @@ def run_cut(
         if version:
             raise UsageError("--version names one component's version; it does not go with "
                              "--all.")
-        projects = [Project(root, c.name, config) for c in config.components]
+        projects = [Project(root, c.name, config, git=git) for c in config.components]
         return _all(projects, options, forge_for, dry_run, confirm, say, release_text,
                     ci.server_url)
 
-    project = Project(root, component, config)
+    project = Project(root, component, config, git=git)
     forge = forge_for(project)
     if project.component.policies:  # the policy modules (and packaging) only for policies
         from relbot.policy.check import policy_warnings  # the policies' warnings, shown by cut
@@ -135,6 +157,8 @@ def _all(projects: list[Project], options: CutOptions, forge_for: Callable[[Proj
          dry_run: bool, confirm: Callable[[str], bool] | None,
          say: Callable[[str], None], release_text: bool = True,
          server_url: str | None = None) -> dict[str, Any]:
+    from relbot.release import release_all
+
     if not dry_run and confirm is not None:
         preview = release_all(projects, options, forge_for, dry_run=True)
         text = "\n\n".join(o.plan.describe() for o in preview if o.plan and not o.skipped)

@@ -21,7 +21,6 @@ import fnmatch
 import os
 import re
 import subprocess
-import tempfile
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,6 +69,7 @@ class GitRepo:
         self.root = root
         self._batch: subprocess.Popen[bytes] | None = None
         self._remotes: tuple[str, ...] | None = None
+        self._started: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
 
     @classmethod
     def find(cls, root: Path) -> GitRepo | None:
@@ -89,13 +89,35 @@ class GitRepo:
             text = text[:-1]
         return text
 
+    def start(self, *args: str) -> None:
+        """Start ``git ARGS`` now, to run beside what relbot does meanwhile; the next
+        :meth:`run` with the same arguments reads its answer instead of starting it
+        (the same one process, its wait overlapped with other work)."""
+        if args in self._started:
+            return
+        try:
+            proc = subprocess.Popen(["git", *args], cwd=self.root, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env={**os.environ, **_LOCALE})
+        except OSError:
+            return  # run() starts it again and says what is wrong
+        self._started[args] = proc
+        weakref.finalize(self, _reap, proc)
+
     def _exec(self, args: Iterable[str], stdin: bytes | None,
               env: Mapping[str, str] | None = None) -> bytes:
         argv = ["git", *args]
+        started = (self._started.pop(tuple(argv[1:]), None)
+                   if stdin is None and env is None else None)
         try:
-            proc = subprocess.run(argv, cwd=self.root, input=stdin, capture_output=True,
-                                  env={**os.environ, **_LOCALE, **(env or {})}, check=False,
-                                  stdin=subprocess.DEVNULL if stdin is None else None)
+            if started is not None:
+                out, err = started.communicate()
+                proc = subprocess.CompletedProcess(argv, started.returncode, out, err)
+            else:
+                proc = subprocess.run(argv, cwd=self.root, input=stdin, capture_output=True,
+                                      env={**os.environ, **_LOCALE, **(env or {})},
+                                      check=False,
+                                      stdin=subprocess.DEVNULL if stdin is None else None)
         except FileNotFoundError:
             if not self.root.is_dir():
                 raise GitError(f"{self.root} does not exist (any more).") from None
@@ -233,8 +255,7 @@ class GitRepo:
         ``save_stat``: then git keeps the stat data it refreshed, as a plain ``git status``
         does (a fresh clone's files are all "racily clean": hashed once, not again by the
         checkout that follows)."""
-        out = self.run(*(() if save_stat else ("--no-optional-locks",)), "status",
-                       "--porcelain", "-z", "--untracked-files=all", strip=False)
+        out = self.run(*_status_args(save_stat), strip=False)
         records = iter(out.split("\0"))
         lines = []
         for record in records:
@@ -244,6 +265,32 @@ class GitRepo:
             if record[:1] in ("R", "C"):
                 next(records, None)  # a rename's or copy's source path follows
         return lines
+
+    def start_status(self, *, save_stat: bool = False) -> None:
+        """Start :meth:`status`'s process now (a release plan asks the remote first)."""
+        self.start(*_status_args(save_stat))
+
+    def start_has_remote(self) -> None:
+        """Start :meth:`has_remote`'s process now, unless it was answered already."""
+        if self._remotes is None:
+            self.start("remote")
+
+    def start_remote_refs(self, patterns: Iterable[str], remote: str = REMOTE) -> None:
+        """Start :meth:`remote_refs`'s ``ls-remote`` now: its network round trip then runs
+        beside the rest of the plan. Started before :meth:`has_remote` answers, it is
+        simply never read where the remote is not configured."""
+        self.start(*_remote_refs_args(remote, tuple(patterns)))
+
+    def start_tags_at(self, rev: str, glob: str) -> None:
+        """Start :meth:`tags_at`'s first question now."""
+        self.start(*_describe_args(rev, glob))
+
+    def drop_started(self) -> None:
+        """Forget the processes started early and not read: their answers describe the
+        repository as it was, and what follows may change it."""
+        started, self._started = self._started, {}
+        for proc in started.values():
+            _reap(proc)
 
     def has_remote(self, remote: str = REMOTE) -> bool:
         """Whether the remote is configured (asked once: a run never adds one)."""
@@ -255,7 +302,7 @@ class GitRepo:
         """The remote's HEAD and the refs matching ``patterns``: one ``ls-remote``, one
         network round trip, for every question a release plan asks the remote."""
         wanted = tuple(patterns)
-        out = self.run("ls-remote", "--symref", remote, "HEAD", *wanted)
+        out = self.run(*_remote_refs_args(remote, wanted))
         refs: dict[str, str] = {}
         head = None
         for line in out.splitlines():
@@ -319,7 +366,7 @@ class GitRepo:
         asks first whether any such tag points at ``rev``; only then are they listed.
         """
         try:
-            self.run("describe", "--tags", "--exact-match", f"--match={glob}", rev)
+            self.run(*_describe_args(rev, glob))
         except GitError:
             return []  # no tag matching glob points at rev
         return self._tag_names("--points-at", rev, glob)
@@ -396,6 +443,8 @@ class GitRepo:
         """
         if not _OID.fullmatch(parent):
             parent = self.run("rev-parse", "--verify", "--quiet", f"{parent}^{{commit}}")
+        import tempfile  # here: a cut starts its first git processes before it is loaded
+
         changes: dict[str, str | None] = dict.fromkeys(removes)
         with tempfile.TemporaryDirectory(prefix="relbot-index-") as tmp:
             oids = self._hash_objects(list(writes.values()), Path(tmp))
@@ -492,10 +541,12 @@ class GitRepo:
     def checkout_tree(self, old: str, new: str) -> None:
         """Move index and work tree from ``old``'s tree to ``new``'s (a safe two-way merge).
 
-        The index is refreshed first: a file whose stat data alone changed (a
-        ``touch``, a CI cache restore) would otherwise count as modified and
-        stop the merge half-way, after the branch moved.
+        A file whose stat data alone changed (a ``touch``, a CI cache restore)
+        counts as modified and makes ``read-tree`` refuse before it changes
+        anything; then the index is refreshed and the merge tried once more.
         """
+        if self.ok("read-tree", "-m", "-u", old, new):
+            return  # the usual case: the plan's ``status`` saved fresh stat data already
         self.refresh_index()
         self.run("read-tree", "-m", "-u", old, new)
 
@@ -628,6 +679,30 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _status_args(save_stat: bool) -> tuple[str, ...]:
+    return (*(() if save_stat else ("--no-optional-locks",)), "status", "--porcelain", "-z",
+            "--untracked-files=all")
+
+
+def _remote_refs_args(remote: str, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    return ("ls-remote", "--symref", remote, "HEAD", *patterns)
+
+
+def _describe_args(rev: str, glob: str) -> tuple[str, ...]:
+    return ("describe", "--tags", "--exact-match", f"--match={glob}", rev)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Reap a process started early whose answer nobody read (the plan stopped before)."""
+    if proc.returncode is not None:
+        return  # read, or reaped already
+    with contextlib.suppress(OSError, ValueError, subprocess.TimeoutExpired):
+        proc.communicate(timeout=5)
+    if proc.poll() is None:
         proc.kill()
         proc.wait()
 

@@ -286,12 +286,36 @@ def plan_release(project: Project, options: CutOptions, forge: Forge) -> Release
     head = git.rev("HEAD")
     if head is None:
         raise ReleaseRefused("the repository has no commits yet.")
+    try:
+        return _plan(project, git, options, forge, current, branch, head)
+    finally:
+        git.drop_started()
+
+
+def start_questions(project: Project, git: GitRepo, options: CutOptions,
+                    head: str | None = None) -> None:
+    """Start the git processes every plan asks, together, so that they run side by side
+    and beside what Python does meanwhile; each is read where the plan asks it."""
+    if not options.finish:
+        git.start_status(save_stat=options.save_stat)
+    if git.has_remote():  # started by relbot cut before its imports: answered by now
+        git.start_remote_refs(_plan_refs(project.component))
+    if head is not None and not options.finish:
+        git.start_tags_at(head, _prerelease_glob(project.component))
+
+
+def _plan_refs(component: Component) -> list[str]:
+    """What the plan's one ls-remote asks (one network round trip): the remote's HEAD for
+    the default branch, every branch, the component's release tags."""
+    glob = tag_glob(component)
+    return ["refs/heads/*", f"refs/tags/{glob}", f"refs/tags/{glob}^{{}}"]
+
+
+def _plan(project: Project, git: GitRepo, options: CutOptions, forge: Forge,
+          current: str | None, branch: str, head: str) -> ReleasePlan:
+    start_questions(project, git, options, head)
     remote = git.has_remote()
-    # One ls-remote answers every question the plan asks the remote (one network round
-    # trip): its HEAD for the default branch, every branch, the component's release tags.
-    glob = tag_glob(project.component)
-    listing = (git.remote_refs(["refs/heads/*", f"refs/tags/{glob}",
-                                f"refs/tags/{glob}^{{}}"]) if remote else None)
+    listing = git.remote_refs(_plan_refs(project.component)) if remote else None
     remote_sha = _remote_ref(git, f"refs/heads/{branch}", listing) if remote else None
     if remote_sha is not None and not git.has_object(remote_sha):
         _fetch(git, f"refs/heads/{branch}")  # objects only: planning moves no ref of yours

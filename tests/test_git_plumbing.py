@@ -188,6 +188,63 @@ def test_status_does_not_take_the_index_lock(g: GitRepo, repo: Repo) -> None:
     assert g.status() == [" M dir/b.txt"]
 
 
+def test_a_started_status_is_read_by_the_next_status(g: GitRepo, repo: Repo) -> None:
+    """The started process answers (the repository as it was when it ran), once."""
+    g.start_status()
+    started = g._started[("--no-optional-locks", "status", "--porcelain", "-z",
+                          "--untracked-files=all")]
+    started.wait()  # it has answered; a change made now is not in its answer
+    repo.write("dir/b.txt", "changed\n")
+    assert g.status() == []
+    assert g._started == {}
+    assert g.status() == [" M dir/b.txt"]  # read once: the next question is asked anew
+
+
+def test_started_questions_not_read_are_dropped_and_reaped(g: GitRepo, repo: Repo) -> None:
+    g.start_status(save_stat=True)
+    g.start_has_remote()
+    g.start_remote_refs(["refs/heads/*"])
+    g.start_tags_at(repo.git("rev-parse", "HEAD"), "v*")
+    started = list(g._started.values())
+    assert len(started) == 4
+    repo.write("dir/b.txt", "changed\n")
+    g.drop_started()
+    assert all(proc.returncode is not None for proc in started)
+    assert g.status() == [" M dir/b.txt"]  # asked anew, not the stale answer
+
+
+def test_each_started_question_is_the_one_its_method_asks(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("tag", "-a", "-m", "rc", "v1.0.0-rc.1")
+    repo.push("v1.0.0-rc.1")
+    g.start_has_remote()
+    g.start_remote_refs(["refs/tags/v*"])
+    g.start_tags_at(head, "v[0-9]*-*")
+    g.start_status(save_stat=True)
+    assert g.has_remote() is True
+    assert g.remote_refs(["refs/tags/v*"]).refs["refs/tags/v1.0.0-rc.1^{}"] == head
+    assert g.tags_at(head, "v[0-9]*-*") == ["v1.0.0-rc.1"]
+    assert g.status(save_stat=True) == []
+    assert g._started == {}  # each read its started process
+
+
+def test_a_started_question_that_fails_says_why_when_read(g: GitRepo, tmp_path: Path) -> None:
+    g.run("remote", "add", "gone", str(tmp_path / "missing.git"))
+    g.start_remote_refs(["refs/heads/*"], remote="gone")
+    with pytest.raises(GitError, match=r"git ls-remote failed: .*Could not read from remote"):
+        g.remote_refs(["refs/heads/*"], remote="gone")
+
+
+def test_a_question_started_twice_runs_once(g: GitRepo) -> None:
+    g.start_has_remote()
+    first = dict(g._started)
+    g.start_has_remote()
+    assert g._started == first
+    assert g.has_remote() is True
+    g.start_has_remote()  # answered already: nothing to start
+    assert g._started == {}
+
+
 def test_remotes(g: GitRepo, repo: Repo) -> None:
     assert g.has_remote() is True
     assert g.has_remote("upstream") is False

@@ -53,10 +53,11 @@ def test_cut_runs_a_constant_number_of_git_processes(tmp_path: Path, yaook_repo:
         assert repo.git("status", "--porcelain") == ""
         counts[count] = log.read_text().splitlines()
     assert len(counts[1000]) == len(counts[10]), (counts[10], counts[1000])
-    # 13 (35, then 22 before): 6 while planning (the batch, remote, ls-remote, describe,
-    # status, ls-files), 3 to commit (hash-object, mktree, commit-tree), 4 to move the
-    # branch, update the files and tag. HEAD and the git directory are read from .git.
-    assert len(counts[10]) <= 13, counts[10]
+    # 12 (35, then 22, then 13 before): 6 while planning (the batch, remote, ls-remote,
+    # describe, status, ls-files), 3 to commit (hash-object, mktree, commit-tree), 3 to
+    # move the branch, update the files (read-tree: the status refreshed the stat data)
+    # and tag. HEAD and the git directory are read from .git.
+    assert len(counts[10]) <= 12, counts[10]
     assert sum(call.startswith("ls-remote") for call in counts[10]) == 1, counts[10]
     assert counts[10].count("cat-file --batch") == 1, counts[10]
     assert not [call for call in counts[10] if call.startswith(("rev-parse --verify",
@@ -426,3 +427,33 @@ def test_real_cut_saves_the_stat_data_its_status_refreshed(yaook_repo: Repo) -> 
     rerun = relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE)
     assert rerun.returncode == 0, rerun.stderr
     assert yaook_repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("case", ["new", "dirty", "resumed"])
+def test_a_plan_leaves_no_started_git_process_behind(yaook_repo: Repo, case: str) -> None:
+    """The plan starts its questions together; whatever it did not read (a refusal came
+    first, a resumed release needs no status) is dropped when it ends, so that nothing
+    later reads a stale answer."""
+    from relbot.errors import ReleaseRefused
+    from relbot.forge import NoForge
+    from relbot.project import Project
+    from relbot.release import CutOptions, plan_release
+
+    add_fragments(yaook_repo, {"1.fix": "A fix.\n"})
+    if case == "resumed":  # the release commit and tag are made, the push is not
+        assert relbot(yaook_repo, "cut", "--yes", "--no-push", "--date", DATE).returncode == 0
+    if case == "dirty":
+        yaook_repo.write("version", "9.9.9\n")
+    project = Project(yaook_repo.path)
+    git = project.git
+    assert git is not None
+    git.start_status(save_stat=True)
+    git.start_has_remote()
+    options = CutOptions(date=DATE, save_stat=True)
+    if case == "dirty":
+        with pytest.raises(ReleaseRefused, match="not clean"):
+            plan_release(project, options, NoForge())
+    else:
+        plan = plan_release(project, options, NoForge())
+        assert (plan.tag, plan.resumed) == ("v8.0.3", case == "resumed")
+    assert git._started == {}
