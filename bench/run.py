@@ -578,7 +578,7 @@ def verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
                 values.append((f"{_k(high.commits)} vs {_k(low.commits)} commits",
                                paired(b, a)))
         out.append(_verdict(f"`{command}`: no growth with commits (10k fragments, "
-                            "within 10%)", values, lambda v: abs(v - 1) <= 0.10, ratio))
+                            "at most 10% slower)", values, _no_growth, ratio))
     values = [(s.label, paired(n, t)) for s in sizes
               if (n := _ok(results, s, NOTES)) and (t := _ok(results, s, TOWNCRIER))]
     out.append(_verdict(f"`{NOTES}` at every size: at most 1.1x `{TOWNCRIER}`", values,
@@ -624,6 +624,12 @@ def cpu_beyond(a: Measurement, b: Measurement) -> float:
     return statistics.median(x - y for x, y in zip(a.cpu, b.cpu, strict=True))
 
 
+def _no_growth(ratio: float) -> bool:
+    """The larger repository's time over the smaller's: "flat" means it does not grow; being
+    faster at the larger size (another pack layout, a warmer cache) is no failure."""
+    return ratio <= 1.10
+
+
 def _flat(results: Results, low: Size, high: Size, command: str
           ) -> list[tuple[str, float]]:
     a, b = _ok(results, low, command), _ok(results, high, command)
@@ -667,8 +673,8 @@ def issue17_verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
     values = []
     if len(by_commits) >= 2 and by_commits[0].commits < by_commits[-1].commits:
         values = _flat(results, by_commits[0], by_commits[-1], NEXT_TAGS)
-    out.append(_verdict(f"`{NEXT_TAGS}`: no growth with commits (10k fragments, within 10%)",
-                        values, lambda v: abs(v - 1) <= 0.10, ratio))
+    out.append(_verdict(f"`{NEXT_TAGS}`: no growth with commits (10k fragments, at most 10% "
+                        "slower)", values, _no_growth, ratio))
     by_tags = sorted(sizes, key=lambda s: s.tags)
     values = []
     for low in by_tags:
@@ -676,8 +682,8 @@ def issue17_verdicts(results: Results, sizes: Sequence[Size]) -> list[Verdict]:
             if (low.tags <= 10 and high.tags >= 10000 and low.commits == high.commits
                     and low.fragments == high.fragments):
                 values += _flat(results, low, high, NEXT_TAGS)
-    out.append(_verdict(f"`{NEXT_TAGS}`: no growth from 10 to 10k tags (within 10%)",
-                        values, lambda v: abs(v - 1) <= 0.10, ratio))
+    out.append(_verdict(f"`{NEXT_TAGS}`: no growth from 10 to 10k tags (at most 10% slower)",
+                        values, _no_growth, ratio))
     values = [(s.label, m.median) for s in sizes
               if s.commits >= 100000 and (m := _ok(results, s, MR_COMMENT))]
     out.append(_verdict(f"`{MR_COMMENT}` at 100k commits: at most 1 s", values,

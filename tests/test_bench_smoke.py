@@ -139,3 +139,22 @@ def test_generated_remote_is_packed_by_git_not_fast_import(tmp_path: Path) -> No
     first_blob = types.index("blob")
     assert types.count("tag") == SMOKE.tags
     assert all(kind != "tag" for kind in types[first_blob:])
+
+
+def test_no_growth_is_judged_one_sided() -> None:
+    """"Flat" targets fail on growth only: the larger size may come out faster."""
+    from bench.run import Measurement, Results, issue17_verdicts
+
+    low, high = Size(20000, 2000, 10), Size(20000, 2000, 10000)
+
+    def judged(slow: float, fast: float) -> str:
+        results: Results = {(low, NEXT_TAGS): Measurement(times=[1.0, 1.0], cpu=[1.0, 1.0]),
+                            (high, NEXT_TAGS): Measurement(times=[slow, fast],
+                                                           cpu=[slow, fast])}
+        verdict = next(v for v in issue17_verdicts(results, [low, high])
+                       if "from 10 to 10k tags" in v.target)
+        return verdict.verdict
+
+    assert judged(0.6, 0.7) == "PASS"  # faster with 10k tags: no growth
+    assert judged(1.05, 1.1) == "PASS"
+    assert judged(1.2, 1.3) == "FAIL"
