@@ -64,14 +64,16 @@ def _component(component: ComponentReport, several: bool) -> list[str]:
                       "`relbot cut --hotfix` tags it after the merge)"]
     if component.notes_md:
         lines += ["", "<details><summary>Release notes preview</summary>", "",
-                  *_preview(component.notes_md.strip("\n")), "</details>"]
+                  *_preview(component.notes_md.strip("\n"), component.notes_left),
+                  "</details>"]
     return lines
 
 
 def preview(notes: str, entries: int = PREVIEW_ENTRIES,
             chars: int = PREVIEW_CHARS) -> tuple[str, int]:
     """The head of ``notes`` (whole lines, at most ``entries`` entries and ``chars``
-    characters) and how many entries it leaves out."""
+    characters) and how many entries it leaves out. A cut head ends with its last
+    entry, not with the heading of a section it shows nothing of."""
     shown: list[str] = []
     size = count = 0
     lines = notes.splitlines()
@@ -80,17 +82,20 @@ def preview(notes: str, entries: int = PREVIEW_ENTRIES,
         if (entry and count == entries) or size + len(line) + 1 > chars:
             rest = lines[index:]
             left = sum(1 for rest_line in rest if rest_line.lstrip().startswith(("- ", "* ")))
+            while shown and (not shown[-1].strip() or shown[-1].startswith("#")):
+                shown.pop()
             if not shown:  # one line longer than the whole budget: cut it
                 shown.append(line[:chars] + " …")
             return "\n".join(shown), max(left, 1)
         shown.append(line)
         size += len(line) + 1
         count += entry
-    return notes, 0
+    return notes.rstrip("\n"), 0
 
 
-def _preview(notes: str) -> list[str]:
+def _preview(notes: str, beyond: int = 0) -> list[str]:
     head, left = preview(notes)
+    left += beyond  # entries that were not even rendered (relbot.notes.leading_groups)
     lines = [safe.code_block(head, "markdown"), ""]
     if left:
         lines += [f"… and {left} more {'entry' if left == 1 else 'entries'}; full notes: "

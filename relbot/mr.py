@@ -125,6 +125,7 @@ class ComponentReport:
     next_version: str | None = None
     notes_md: str | None = None
     hotfix_version: str | None = None  # pre-merge hotfix MR: the version it will release
+    notes_left: int = 0  # entries of the notes beyond ``notes_md`` (not rendered)
 
     @property
     def ok(self) -> bool:
@@ -203,11 +204,14 @@ class FixResult:
 
 
 def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git: GitRepo,
-             *, fixed: FixResult | None = None) -> MrReport:
+             *, fixed: FixResult | None = None, preview: bool = True,
+             preview_entries: int | None = None) -> MrReport:
     """Check the merge request for each of ``projects`` (one per component); reads only.
 
     ``config`` and ``projects`` must be the trusted ones (read from the MR's
-    base commit); ``fixed`` is what :func:`fix_fragments` did before.
+    base commit); ``fixed`` is what :func:`fix_fragments` did before. The notes are
+    rendered only for a ``preview`` (the comment shows them), and then only as far as
+    ``preview_entries`` entries need (None: all).
     """
     head = fixed.head if fixed is not None and fixed.head else mr.head
     changed = changed_files(git, mr.base, head)
@@ -215,7 +219,8 @@ def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git:
     steering = steering_changes(config, projects, git, head, changed)
     if steering:
         notices.extend(_steering_notices(steering))
-    reports = tuple(_check_component(config, project, mr, changed, git, steering, head)
+    reports = tuple(_check_component(config, project, mr, changed, git, steering, head,
+                                     preview=preview, preview_entries=preview_entries)
                     for project in projects)
     head_sha = git.rev(head) or ""
     return MrReport(mr, head_sha, reports,
@@ -224,7 +229,9 @@ def check_mr(config: Config, projects: Sequence[Project], mr: MergeRequest, git:
 
 def _check_component(config: Config, project: Project, mr: MergeRequest,
                      changed: list[tuple[str, str]], git: GitRepo,
-                     steering: Sequence[SteeringChange], head: str = "HEAD") -> ComponentReport:
+                     steering: Sequence[SteeringChange], head: str = "HEAD", *,
+                     preview: bool = True,
+                     preview_entries: int | None = None) -> ComponentReport:
     component = project.component
     dirs = sorted({rel(project.fragment_directory(hotfix), project.root)
                    for hotfix in (False, True)})
@@ -254,18 +261,25 @@ def _check_component(config: Config, project: Project, mr: MergeRequest,
         checks.append(Check("policies", ", ".join(component.policies), tuple(policy)))
 
     current = next_version = notes = None
+    left = 0
     if found.ok and found.fragments:
         try:
             current_version = project.current_version()
             upcoming = project.next_version(found, current=current_version)
             current, next_version = str(current_version), str(upcoming)
-            notes = project.notes(found, upcoming, datetime.date.today().isoformat(),
-                                  fmt="md", title=False).text
+            if preview:
+                shown: Sequence[Fragment] = found.fragments
+                if preview_entries is not None:
+                    from relbot.notes import leading_groups
+
+                    shown, left = leading_groups(project.settings, shown, preview_entries)
+                notes = project.notes(found, upcoming, datetime.date.today().isoformat(),
+                                      fmt="md", title=False, only=shown).text
         except RelbotError as exc:  # the preview is a courtesy, not a check
-            notes = f"(no preview: {exc})"
+            notes, left = f"(no preview: {exc})", 0
     coming = hotfix_version(project, mr, git, head) if pre_merge_hotfix(project, mr) else None
     return ComponentReport(component.name, tuple(checks), current, next_version, notes,
-                           coming)
+                           coming, left)
 
 
 def pre_merge_hotfix(project: Project, mr: MergeRequest) -> bool:

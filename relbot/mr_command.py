@@ -55,7 +55,11 @@ def run_mr_check(root: Path, component: str | None, *, fix: bool, junit: Path | 
         notes = _notes_forge(config, ci, token, mr.iid) \
             if comment and config.forge == "gitlab" else None
         fixed = fix_fragments(projects, mr, git, token, ci.server_url) if fix else None
-        report = check_mr(config, projects, mr, git, fixed=fixed)
+        from relbot.comment import PREVIEW_ENTRIES
+
+        # The notes are rendered for the comment only, as far as its preview shows them.
+        report = check_mr(config, projects, mr, git, fixed=fixed,
+                          preview=isinstance(notes, tuple), preview_entries=PREVIEW_ENTRIES)
     if junit is not None:  # written only now, with the real verdict
         from relbot.junit import write_junit
 

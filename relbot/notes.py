@@ -49,6 +49,46 @@ class Notes:
     fmt: str
 
 
+def leading_groups(settings: TowncrierSettings, fragments: Sequence[Fragment],
+                   entries: int) -> tuple[list[Fragment], int]:
+    """The fragments of the groups (section, type) that towncrier renders first and that
+    hold at least ``entries`` entries, and how many entries the groups after them hold.
+
+    towncrier renders the sections in the order its configuration names them, and in
+    each the types in theirs; what a group renders depends on that group alone. So the
+    head of the notes of the first groups is the head of the notes of all, and a preview
+    of 200 entries needs 200 rendered, not 10,000. Entries are counted as the comment's
+    preview counts them: one bullet line for each distinct text (towncrier makes one
+    entry of equal texts) and each bullet line inside it; one for a type that shows no
+    content (one line of MR links).
+    """
+    groups: dict[tuple[str, str], list[Fragment]] = {}
+    for fragment in fragments:
+        groups.setdefault((fragment.section, fragment.type), []).append(fragment)
+    order = [(section, key) for section, _ in settings.sections for key in settings.types]
+    order += [key for key in groups if key not in set(order)]  # none: lint refuses them
+    taken: list[Fragment] = []
+    count = left = 0
+    for key in order:
+        group = groups.get(key)
+        if not group:
+            continue
+        kind = settings.types.get(key[1])
+        size = _entries(group) if kind is None or kind.showcontent else 1
+        if count < entries:
+            taken += group
+            count += size
+        else:
+            left += size
+    return taken, left
+
+
+def _entries(group: Sequence[Fragment]) -> int:
+    texts = {fragment.text.strip() for fragment in group}
+    return sum(1 + sum(1 for line in text.splitlines()[1:]
+                       if line.lstrip().startswith(("- ", "* "))) for text in texts)
+
+
 def project_format(settings: TowncrierSettings) -> str:
     """The markup the project's changelog uses."""
     return "md" if settings.markdown else "rst"

@@ -7,12 +7,13 @@ loads each piece once, when first asked, so a light command such as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbot.config import Component, Config, load_config
-from relbot.fragments import FragmentSet, scan
+from relbot.fragments import Fragment, FragmentSet, scan
 from relbot.towncrier_settings import (
     TowncrierSettings,
     check_type_names,
@@ -119,12 +120,14 @@ class Project:
         *,
         fmt: str | None = None,
         title: bool = True,
+        only: Sequence[Fragment] | None = None,
     ) -> Notes:
-        """The release notes of ``fragments`` for ``version``."""
+        """The release notes of ``fragments`` for ``version`` (``only``: of those of them)."""
         from relbot.notes import render
 
         fragments.require_valid("notes")
-        return render(self.component, self.settings, fragments.fragments,
+        return render(self.component, self.settings,
+                      fragments.fragments if only is None else only,
                       self.component.notes_version(str(version)), date, fmt=fmt,
                       title=title, tree=self.steering)
 

@@ -23,7 +23,10 @@ def test_preview_keeps_whole_lines_and_counts_the_rest() -> None:
     assert head.splitlines()[-1] == "- entry 2" and left == 7
     head, left = preview(notes, entries=100, chars=40)
     assert len(head) <= 40 and left == 10 - head.count("- entry")
-    assert preview(notes) == (notes, 0)
+    assert preview(notes) == (notes.rstrip("\n"), 0)
+    two = notes + "\n### Bugfixes\n\n- fix 0\n"
+    head, left = preview(two, entries=10)
+    assert head == notes.rstrip("\n") and left == 1  # no heading of a section not shown
     head, left = preview("- " + "x" * 100, entries=5, chars=20)
     assert head == "- " + "x" * 18 + " …" and left == 1
 
@@ -58,3 +61,47 @@ def test_comment_with_notes_over_gitlabs_limit_is_posted(
     assert "- A new thing." in body  # the MR's own entry, in the first section
     assert (f"… and {PENDING - shown} more entries; full notes: `relbot notes --draft`"
             in body)
+
+
+def test_the_comment_previews_what_a_rendering_of_all_would_show(
+        tmp_path: Path, gitlab_standin: GitLabStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the leading groups are rendered for the preview (300 features, then 1,500
+    fixes and 200 changes that it never reaches): the comment shows the head a rendering
+    of all would show, and counts the same entries left out."""
+    import datetime
+
+    from relbot.comment import PREVIEW_ENTRIES
+    from relbot.config import load_config
+    from relbot.git import GitRepo
+    from relbot.mr import MergeRequest, check_mr
+    from relbot.project import Project
+
+    files = yaook_like_files()
+    files["relbot.toml"] = relbot_toml()
+    files.update({f"{FRAGMENTS}/{1000 + i}.feature": f"Feature {i}.\n" for i in range(300)})
+    files.update({f"{FRAGMENTS}/{2000 + i}.fix": f"Fix {i}.\n" for i in range(1500)})
+    files.update({f"{FRAGMENTS}/{4000 + i}.change": f"Change {i}.\n" for i in range(200)})
+    repo = make_repo(tmp_path, files)
+    base = repo.git("rev-parse", "HEAD")
+    mr = cast(gitlab_standin).mr
+    repo.git("checkout", "-q", "-b", mr.source_branch)
+    for path, text in fragment(mr.iid).items():
+        repo.write(path, text)
+    repo.commit_all("A thing")
+    project = Project(repo.path)
+    found = project.fragments()
+    full = project.notes(found, project.next_version(found),
+                         datetime.date.today().isoformat(), fmt="md", title=False).text
+    head, left = preview(full, entries=PREVIEW_ENTRIES)
+    assert left == 300 + 1 + 1500 + 200 - PREVIEW_ENTRIES
+    config = load_config(repo.path)
+    quiet = check_mr(config, [Project(repo.path, None, config)],
+                     MergeRequest(mr.iid, base), GitRepo(repo.path), preview=False)
+    assert quiet.components[0].notes_md is None  # no comment, no rendering
+    ci(monkeypatch, gitlab_standin, mr, base, token=cast(gitlab_standin).bot_token)
+    result = run(["mr", "check"], repo.path)
+    assert result.code == 0, result.out + result.err
+    body = next(d for d in gitlab_standin.discussions(mr)
+                if d.notes[0].author_id == cast(gitlab_standin).bot.id).notes[0].body
+    assert head in body
+    assert f"… and {left} more entries; full notes: `relbot notes --draft`" in body

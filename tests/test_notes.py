@@ -147,3 +147,58 @@ def test_variants_equal_separate_renderings(tmp_path: Path, files: dict[str, str
                                "2024-10-01", [(None, True), ("md", False)])
     assert together == separate
     assert len(calls) == (1 if files is MD_PROJECT else 2)
+
+
+def _preview_both_ways(project: Project, entries: int) -> tuple[tuple[str, int],
+                                                                tuple[str, int]]:
+    """The comment's preview of all the notes, and of the leading groups' notes."""
+    from relbot.comment import preview
+    from relbot.notes import leading_groups
+
+    found = project.fragments()
+    version = project.next_version(found)
+    full = project.notes(found, version, "2024-10-01", fmt="md", title=False).text
+    shown, beyond = leading_groups(project.settings, found.fragments, entries)
+    assert len(shown) < len(found.fragments) or beyond == 0
+    part = project.notes(found, version, "2024-10-01", fmt="md", title=False,
+                         only=shown).text
+    head, left = preview(part, entries=entries)
+    return preview(full, entries=entries), (head, left + beyond)
+
+
+@pytest.mark.realworld
+@pytest.mark.parametrize("entries", [1, 3, 6, 12, 40])
+def test_a_preview_of_the_leading_groups_is_the_preview_of_all(real_world: Path,
+                                                               entries: int) -> None:
+    """On Yaook/K8s's real v8.1.0 fragments and configuration: rendering only the groups
+    the preview reaches shows the same head, and counts the same entries left out."""
+    from relbot.cli import main as _  # noqa: F401 - the preset's import path, as users run it
+    from tests.conftest import run
+
+    assert run(["init", "--preset", "yaook-k8s"], real_world).code == 0
+    whole, leading = _preview_both_ways(Project(real_world), entries)
+    assert leading == whole
+
+
+def test_leading_groups_follow_towncriers_order_and_count_equal_texts_once(
+        tmp_path: Path) -> None:
+    files = dict(RST_PROJECT)
+    files.update({f"changes/{20 + n}.fix": "The same fix.\n" for n in range(3)})
+    files["changes/30.fix"] = "A fix with a list:\n\n- first\n- second\n"
+    files.update({f"changes/{40 + n}.misc": "" for n in range(4)})
+    project = Project(materialise(tmp_path, files))
+    from relbot.notes import leading_groups
+
+    found = project.fragments().fragments
+    shown, beyond = leading_groups(project.settings, found, 1)
+    assert {f.type for f in shown} == {"feature"}  # the first type in the configuration
+    # fix: 4 texts of their own, the same text thrice (one entry), a list of two; misc: one
+    assert beyond == (4 + 1 + 3) + 1
+    shown, beyond = leading_groups(project.settings, found, 2)
+    assert {f.type for f in shown} == {"feature", "fix"} and beyond == 1
+    shown, beyond = leading_groups(project.settings, found, 1000)
+    assert sorted(f.relpath for f in shown) == sorted(f.relpath for f in found)
+    assert beyond == 0
+    for entries in (1, 2, 5, 9, 1000):
+        whole, leading = _preview_both_ways(project, entries)
+        assert leading == whole
