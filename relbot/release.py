@@ -374,8 +374,12 @@ def _remote_ref(git: GitRepo, ref: str, listing: RemoteRefs | None = None) -> st
 
 
 def _fetch(git: GitRepo, ref: str) -> None:
+    """The objects of the remote's ``ref``, and nothing else: an empty ``--refmap`` keeps
+    git from updating the remote-tracking branch on the way (git-fetch(1), --refmap), so
+    a plan, dry run or not, moves no ref of the clone."""
     with contextlib.suppress(GitError):  # what cannot be fetched is treated as unknown
-        git.run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "origin", ref)
+        git.run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "--refmap=", "origin",
+                ref)
 
 
 def _require_no_operation_in_progress(git: GitRepo) -> None:

@@ -115,6 +115,35 @@ def test_retried_ci_job_finishes_the_release(release_repo: CutRepo, tmp_path: Pa
 
 
 @faults
+def test_a_retry_whose_clone_lacks_the_pushed_release_fetches_its_objects_only(
+        release_repo: CutRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retried job's clone predates the first attempt's push (a cached work tree, a
+    fetch that brought only the pipeline's commit): the plan fetches the remote branch's
+    objects, and only them (no ref of the clone moves, no tag, no FETCH_HEAD), proves
+    the release commit and finishes the release."""
+    repo = release_repo.repo
+    original = repo.git("rev-parse", "HEAD")
+    retry = repo.clone(tmp_path / "retry")
+    retry.git("checkout", "-q", "--detach", original)
+    tracking = retry.git("rev-parse", "refs/remotes/origin/main")
+    release_repo.standin.faults.error(500, method="POST", path=r"/releases$", times=-1)
+    assert release_repo.cut().code == 1
+    release_repo.standin.faults.clear()
+    pushed = git(repo.remote, "rev-parse", "main")
+    assert retry.git("cat-file", "-t", pushed, check=False) != "commit"  # not here yet
+    monkeypatch.setenv("CI_COMMIT_BRANCH", "main")
+    second = run(["cut", "--yes", "--date", "2024-12-24", "--json"], retry.path)
+    assert second.code == 0, second.err
+    data = json.loads(second.out)
+    assert data["resumed"] is True and data["steps_done"] == ["publish"]
+    assert release_repo.releases() == ["v8.1.0"]
+    assert retry.git("cat-file", "-t", pushed) == "commit"
+    assert retry.git("rev-parse", "refs/remotes/origin/main") == tracking
+    assert retry.git("tag", "--list") == ""
+    assert not (retry.path / ".git" / "FETCH_HEAD").exists()
+
+
+@faults
 def test_retry_refuses_when_the_remote_moved_by_an_ordinary_commit(repo: Repo,
                                                                    tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch

@@ -20,7 +20,16 @@ import pytest
 
 from relbot.gitlab_standin import GitLabStandIn
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
-from tests.gitlab_fixtures import FRAGMENTS, CutRepo, MrRepo, cast, fragment, mr_repo
+from tests.gitlab_fixtures import (
+    FRAGMENTS,
+    CutRepo,
+    MrRepo,
+    cast,
+    ci,
+    fragment,
+    mr_repo,
+    relbot_toml,
+)
 
 hostile = pytest.mark.reliability("Hostile configuration and policies")
 secrets_case = pytest.mark.reliability("Secrets")
@@ -794,24 +803,28 @@ def test_mr_cannot_bless_a_dropped_version_through_its_own_policy_file(
 
 
 @hostile
-def test_an_edit_of_the_target_template_is_reported_not_used(yaook_repo: Repo) -> None:
-    """The target branch has a template; the MR edits it: the check renders the old one."""
-    towncrier = (yaook_repo.path / "towncrier.toml").read_text().replace(
+def test_an_edit_of_the_target_template_is_reported_not_used(
+        tmp_path: Path, gitlab_standin: GitLabStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The target branch has a template; the MR edits it: the comment's preview is rendered
+    with the target's template, and the check reports the edit."""
+    files = yaook_like_files()
+    files["relbot.toml"] = relbot_toml()
+    files["towncrier.toml"] = files["towncrier.toml"].replace(
         "[tool.towncrier]", '[tool.towncrier]\ntemplate = "changelog_template.md"', 1).replace(
         'filename = "CHANGELOG.rst"', 'filename = "CHANGELOG.md"')
-    yaook_repo.write("towncrier.toml", towncrier)
-    yaook_repo.write("changelog_template.md", "TARGET-TEMPLATE {{ versiondata.version }}\n")
-    base = yaook_repo.commit_all("Own template")
-    yaook_repo.git("checkout", "-q", "-b", "tpl")
-    yaook_repo.write("changelog_template.md", "MR-TEMPLATE {{ versiondata.version }}\n")
-    yaook_repo.write(f"{FRAGMENTS}/51.feature", "Thing.\n")
-    yaook_repo.commit_all("Change the template")
-    from relbot.ci_env import CiEnv
-    from relbot.mr_command import run_mr_check
-
-    report, _ = run_mr_check(yaook_repo.path, None, fix=False, junit=None, comment=False,
-                             iid=51, base=base, ci=CiEnv())
-    assert report.ok, report.describe()
-    assert "changelog_template.md: changed by this MR and valid" in report.describe()
-    preview = report.components[0].notes_md or ""
-    assert "TARGET-TEMPLATE" in preview and "MR-TEMPLATE" not in preview
+    files["changelog_template.md"] = "TARGET-TEMPLATE {{ versiondata.version }}\n"
+    repo = make_repo(tmp_path, files)
+    base = repo.git("rev-parse", "HEAD")
+    scenario = cast(gitlab_standin)
+    repo.git("checkout", "-q", "-b", scenario.mr.source_branch)
+    repo.write("changelog_template.md", "MR-TEMPLATE {{ versiondata.version }}\n")
+    for path, text in fragment(scenario.mr.iid).items():
+        repo.write(path, text)
+    repo.commit_all("Change the template")
+    ci(monkeypatch, gitlab_standin, scenario.mr, base, token=scenario.bot_token)
+    result = run(["mr", "check"], repo.path)
+    assert result.code == 0, result.out + result.err
+    assert "changelog_template.md: changed by this MR and valid" in result.out
+    body = "".join(n.body for d in gitlab_standin.discussions(scenario.mr) for n in d.notes
+                   if n.author_id == scenario.bot.id)
+    assert "TARGET-TEMPLATE" in body and "MR-TEMPLATE" not in body
