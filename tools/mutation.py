@@ -93,7 +93,7 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
                             "tests/test_mr_steering.py", "tests/test_mr_fix.py",
                             "tests/test_mr_hotfix.py", "tests/test_mr_policies.py",
                             "tests/test_mr_presence.py", "tests/test_mr_push_refusal.py",
-                            "tests/test_mr_tarook_layout.py"),
+                            "tests/test_mr_tarook_layout.py", "tests/test_mr_details.py"),
            "the MR check"),
     Module("relbot/tree.py", ("tests/test_tree.py", "tests/test_trust.py", "tests/test_mr_check.py",
                               "tests/test_hostile_input.py"),
