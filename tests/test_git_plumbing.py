@@ -504,3 +504,92 @@ def test_commit_files_into_a_directory_the_batch_cannot_name(g: GitRepo, repo: R
     assert g.file_at(commit, "dir/sub/c.txt") == b"gamma\n"
     assert (repo.path / ".git" / "index").read_bytes() == index
     assert g.status() == []
+
+
+# -- the release tree: mktree and hash-object, including when git fails ---------------------
+
+def _failing_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str,
+                 script: str) -> None:
+    """A ``git`` first on PATH that runs ``script`` for ``command`` and the real git else."""
+    import subprocess
+
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = {command} ]; then\n{script}\nfi\n'
+                       f'exec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_failing_mktree_says_gits_reason(g: GitRepo, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """git's last line, even in bytes that are no UTF-8, from a git that speaks English
+    whatever the user's locale."""
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    _failing_git(tmp_path, monkeypatch, "mktree",
+                 r"""printf 'fatal: bad object caf\351 (%s)\n' "$LC_ALL" >&2; exit 128""")
+    with pytest.raises(GitError) as raised:
+        g.commit_files("HEAD", {"a.txt": b"new\n"}, [], "message\n")
+    assert str(raised.value) == "git mktree failed: fatal: bad object caf\ufffd (C)"
+
+
+def test_a_silently_failing_mktree_says_it_gave_no_tree(g: GitRepo, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_git(tmp_path, monkeypatch, "mktree", "exit 1")
+    with pytest.raises(GitError) as raised:
+        g.commit_files("HEAD", {"a.txt": b"new\n"}, [], "message\n")
+    assert str(raised.value) == "git mktree failed: no tree"
+
+
+def test_an_mktree_that_fails_after_its_trees_is_not_trusted(
+        g: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trees came, then git exited non-zero: its complaint is the error."""
+    import subprocess
+
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    _failing_git(tmp_path, monkeypatch, "mktree",
+                 f'"{real}" "$@"; printf \'error: disk caf\\351 full\\n\' >&2; exit 1')
+    with pytest.raises(GitError) as raised:
+        g.commit_files("HEAD", {"a.txt": b"new\n"}, [], "message\n")
+    assert str(raised.value) == "git mktree failed: error: disk caf\ufffd full"
+
+
+def test_a_changed_directory_keeps_its_submodule_entry(g: GitRepo, repo: Repo) -> None:
+    """A gitlink (mode 160000) beside a changed file is written back as the commit it is."""
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{head},vendored")
+    repo.git("commit", "-q", "-m", "A submodule entry")
+    commit = g.commit_files("HEAD", {"a.txt": b"changed\n"}, [], "message\n")
+    assert repo.git("ls-tree", commit, "vendored").split()[:3] == ["160000", "commit", head]
+
+
+def test_a_changed_directory_keeps_a_name_that_is_no_utf8(g: GitRepo, repo: Repo) -> None:
+    """A file whose name is bytes that are no UTF-8, beside a changed file, keeps its name."""
+    name = os.fsdecode(b"caf\xe9.txt")  # Latin-1, as an old tool may have written it
+    (repo.path / name).write_text("old\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "A Latin-1 name")
+    def names(rev: str) -> list[bytes]:
+        import subprocess
+
+        listing = subprocess.run(["git", "ls-tree", "--name-only", "-z", rev], cwd=repo.path,
+                                 capture_output=True, check=True).stdout
+        return listing.split(b"\0")
+
+    before = names("HEAD")
+    assert b"caf\xe9.txt" in before
+    commit = g.commit_files("HEAD", {"a.txt": b"changed\n"}, [], "message\n")
+    assert names(commit) == before
+
+
+def test_blobs_are_written_as_given_whatever_gitattributes_say(g: GitRepo, repo: Repo) -> None:
+    """A changelog is the bytes relbot made: no end-of-line or filter conversion."""
+    repo.write(".gitattributes", "* text eol=lf\n")
+    repo.commit_all("Normalise line ends")
+    data = b"line one\r\nline two\r\n"
+    commit = g.commit_files("HEAD", {"CHANGELOG.md": data}, [], "message\n")
+    assert g.file_at(commit, "CHANGELOG.md") == data
