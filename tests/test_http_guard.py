@@ -38,6 +38,7 @@ class _Server:
         self.answers: list[tuple[int, dict[str, str], list[bytes], float]] = []
         self.paths: list[str] = []
         self.head_pause = 0.0  # seconds before the status line
+        self.cut_after: int | None = None  # close the connection after this many bytes
 
 
 def _handler(state: _Server) -> type[http.server.BaseHTTPRequestHandler]:
@@ -54,6 +55,11 @@ def _handler(state: _Server) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
             self.end_headers()
+            if state.cut_after is not None:
+                self.wfile.write(b"".join(chunks)[:state.cut_after])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             for chunk in chunks:
                 if pause:
                     time.sleep(pause)
@@ -268,3 +274,26 @@ def test_a_new_session_has_a_budget_and_a_deadline_before_any_start(
     time.sleep(0.3)
     with pytest.raises(DeadlineExceeded):
         late.request("GET", base + "/api/v4/x")
+
+
+def test_a_body_that_stalls_past_the_timeout_is_the_deadline(
+        server: tuple[str, _Server]) -> None:
+    """The socket's own read timeout fires inside the body (urllib3's ReadTimeoutError):
+    the same sentence as a deadline passed between pieces."""
+    base, state = server
+    state.answers.append((200, {}, [b"x" * 10, b"y" * 10], 2.0))
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as raised:
+        _session(base, timeout=0.5).request("GET", base + "/api/v4/x")
+    assert str(raised.value) == "the answer's body came too slowly"
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_body_cut_short_is_a_broken_connection_named_so(
+        server: tuple[str, _Server]) -> None:
+    base, state = server
+    state.answers.append((200, {}, [b"x" * 100], 0.0))
+    state.cut_after = 10
+    with pytest.raises(requests.exceptions.ConnectionError) as raised:
+        _session(base).request("GET", base + "/api/v4/x")
+    assert str(raised.value) == "reading the answer failed (ProtocolError)"
