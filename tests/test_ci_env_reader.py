@@ -77,3 +77,48 @@ def test_release_forge_takes_its_project_from_the_ci_value(yaook_repo: Repo) -> 
     assert forge.project_ref == "4711"
     with pytest.raises(ConfigError, match="needs the project"):
         gitlab_forge_for_release(config, component, CiEnv.from_environ({}))
+
+
+_VARIABLES = {
+    "CI_SERVER_URL": "server_url", "CI_PROJECT_ID": "project_id",
+    "CI_PROJECT_URL": "project_url", "CI_DEFAULT_BRANCH": "default_branch",
+    "CI_COMMIT_BRANCH": "commit_branch", "CI_COMMIT_SHA": "commit_sha",
+    "CI_MERGE_REQUEST_IID": "mr_iid", "CI_MERGE_REQUEST_PROJECT_ID": "mr_project_id",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "mr_source_project_id",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_URL": "mr_source_project_url",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "mr_source_branch",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": "mr_source_branch_sha",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "mr_target_branch",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA": "mr_diff_base_sha",
+    "CI_MERGE_REQUEST_EVENT_TYPE": "mr_event_type", "CI_MERGE_REQUEST_TITLE": "mr_title",
+}
+
+
+def test_each_predefined_variable_lands_in_its_own_field() -> None:
+    """GitLab's predefined variables ("Predefined CI/CD variables reference"), each read
+    under its exact name into one field; an empty one is as good as unset."""
+    env = {name: f"value of {name}" for name in _VARIABLES}
+    ci = CiEnv.from_environ(env)
+    assert {field: getattr(ci, field) for field in _VARIABLES.values()} == {
+        field: f"value of {name}" for name, field in _VARIABLES.items()}
+    empty = CiEnv.from_environ(dict.fromkeys(_VARIABLES, ""))
+    assert all(getattr(empty, field) is None for field in _VARIABLES.values())
+    lower = CiEnv.from_environ({name.lower(): "x" for name in _VARIABLES})
+    assert all(getattr(lower, field) is None for field in _VARIABLES.values())
+    assert ci.environ == env
+
+
+@pytest.mark.parametrize(("env", "in_ci"), [
+    ({}, False), ({"GITLAB_CI": "true"}, True), ({"CI": "true"}, True),
+    ({"GITLAB_CI": "true", "CI": "true"}, True), ({"GITLAB_CI": "TRUE", "CI": "1"}, False),
+    ({"gitlab_ci": "true", "ci": "true"}, False), ({"GITLAB_CI": "false", "CI": "no"}, False),
+])
+def test_in_ci_is_what_gitlab_sets(env: dict[str, str], in_ci: bool) -> None:
+    assert CiEnv.from_environ(env).in_ci is in_ci
+
+
+def test_labels_are_the_comma_separated_list_gitlab_sets() -> None:
+    ci = CiEnv.from_environ({"CI_MERGE_REQUEST_LABELS": "no-changelog, needs review,,"})
+    assert ci.mr_labels == ("no-changelog", "needs review")
+    assert CiEnv.from_environ({"ci_merge_request_labels": "a"}).mr_labels == ()
+    assert CiEnv.from_environ({}).mr_labels == ()

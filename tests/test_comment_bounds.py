@@ -9,11 +9,28 @@ import pytest
 from relbot.comment import preview
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.gitlab_standin.state import NOTE_MAX_CHARS
-from tests.conftest import make_repo, run, yaook_like_files
+from tests.conftest import Repo, make_repo, run, yaook_like_files
 from tests.gitlab_fixtures import FRAGMENTS, cast, ci, fragment, relbot_toml
 
 PENDING = 2_000
 TEXT = "A pending change that is described at some length, " * 12  # ~620 characters
+
+
+def _mr_with_pending(tmp_path: Path, standin: GitLabStandIn,
+                     pending: dict[str, str]) -> tuple[Repo, str]:
+    """A Yaook/K8s-like repository (forge gitlab) with ``pending`` fragments on its main
+    branch, checked out on the MR's source branch, which adds the MR's own fragment."""
+    files = yaook_like_files()
+    files["relbot.toml"] = relbot_toml()
+    files.update(pending)
+    repo = make_repo(tmp_path, files)
+    base = repo.git("rev-parse", "HEAD")
+    mr = cast(standin).mr
+    repo.git("checkout", "-q", "-b", mr.source_branch)
+    for path, text in fragment(mr.iid).items():
+        repo.write(path, text)
+    repo.commit_all("A thing")
+    return repo, base
 
 
 def test_preview_keeps_whole_lines_and_counts_the_rest() -> None:
@@ -37,17 +54,10 @@ def test_comment_with_notes_over_gitlabs_limit_is_posted(
     """Pending notes longer than GitLab's 1,000,000-character note limit (the stand-in
     answers 400 to more; the forge cut the body just below it, mid-notes): the comment shows
     a bounded preview and says how many entries it leaves out and where the full notes are."""
-    files = yaook_like_files()
-    files["relbot.toml"] = relbot_toml()
-    files.update({f"{FRAGMENTS}/{1000 + i}.fix": f"{TEXT}{i}.\n" for i in range(PENDING)})
-    assert sum(len(text) for text in files.values()) > NOTE_MAX_CHARS
-    repo = make_repo(tmp_path, files)
-    base = repo.git("rev-parse", "HEAD")
+    pending = {f"{FRAGMENTS}/{1000 + i}.fix": f"{TEXT}{i}.\n" for i in range(PENDING)}
+    assert sum(len(text) for text in pending.values()) > NOTE_MAX_CHARS
+    repo, base = _mr_with_pending(tmp_path, gitlab_standin, pending)
     mr = cast(gitlab_standin).mr
-    repo.git("checkout", "-q", "-b", mr.source_branch)
-    for path, text in fragment(mr.iid).items():
-        repo.write(path, text)
-    repo.commit_all("A thing")
     ci(monkeypatch, gitlab_standin, mr, base, token=cast(gitlab_standin).bot_token)
     result = run(["mr", "check"], repo.path)
     assert result.code == 0, result.out + result.err
@@ -76,18 +86,11 @@ def test_the_comment_previews_what_a_rendering_of_all_would_show(
     from relbot.mr import MergeRequest, check_mr
     from relbot.project import Project
 
-    files = yaook_like_files()
-    files["relbot.toml"] = relbot_toml()
-    files.update({f"{FRAGMENTS}/{1000 + i}.feature": f"Feature {i}.\n" for i in range(300)})
-    files.update({f"{FRAGMENTS}/{2000 + i}.fix": f"Fix {i}.\n" for i in range(1500)})
-    files.update({f"{FRAGMENTS}/{4000 + i}.change": f"Change {i}.\n" for i in range(200)})
-    repo = make_repo(tmp_path, files)
-    base = repo.git("rev-parse", "HEAD")
+    pending = {f"{FRAGMENTS}/{1000 + i}.feature": f"Feature {i}.\n" for i in range(300)}
+    pending.update({f"{FRAGMENTS}/{2000 + i}.fix": f"Fix {i}.\n" for i in range(1500)})
+    pending.update({f"{FRAGMENTS}/{4000 + i}.change": f"Change {i}.\n" for i in range(200)})
+    repo, base = _mr_with_pending(tmp_path, gitlab_standin, pending)
     mr = cast(gitlab_standin).mr
-    repo.git("checkout", "-q", "-b", mr.source_branch)
-    for path, text in fragment(mr.iid).items():
-        repo.write(path, text)
-    repo.commit_all("A thing")
     project = Project(repo.path)
     found = project.fragments()
     full = project.notes(found, project.next_version(found),

@@ -252,3 +252,19 @@ def test_retry_after_as_seconds_or_as_a_date_in_any_zone(monkeypatch: pytest.Mon
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_new_session_has_a_budget_and_a_deadline_before_any_start(
+        server: tuple[str, _Server], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request before the first operation starts is bounded too."""
+    base, _ = server
+    monkeypatch.setattr(guard, "MAX_REQUESTS", 3)
+    session = GuardedSession(base, 5.0)
+    for _ in range(3):
+        assert session.request("GET", base + "/api/v4/x").status_code == 200
+    with pytest.raises(TooManyRequests):
+        session.request("GET", base + "/api/v4/x")
+    late = GuardedSession(base, 0.2)
+    time.sleep(0.3)
+    with pytest.raises(DeadlineExceeded):
+        late.request("GET", base + "/api/v4/x")

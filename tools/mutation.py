@@ -115,7 +115,8 @@ MODULES: dict[str, Module] = {_key(m.path): m for m in (
     Module("relbot/ci_env.py", ("tests/test_ci_env_reader.py", "tests/test_trust.py"),
            "the trust boundary: what the CI job says it is"),
     Module("relbot/forge/__init__.py", ("tests/test_comment_posting.py",
-                                        "tests/test_mr_check.py"),
+                                        "tests/test_mr_check.py", "tests/test_gitlab_tokens.py",
+                                        "tests/test_gitlab_forge.py"),
            "which note is relbot's"),
 )}
 
