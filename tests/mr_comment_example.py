@@ -62,9 +62,11 @@ What a reviewer sees, from top to bottom:
   `placeholder-number`), including the command that fixes it where there is one;
 - when the fragments are in order, **If this merged now**: the current and the
   next version (for Yaook/K8s a feature fragment bumps the minor version);
-- a collapsed *Release notes preview* holding the notes this MR would add, as a
-  Markdown code block, so that fragment text can never mention people, inject
-  HTML or break out of the block;
+- a collapsed *Release notes preview* holding the notes of the release this MR
+  would be part of, as a Markdown code block, so that fragment text can never
+  mention people, inject HTML or break out of the block; it shows the first 200
+  entries (at most 50,000 characters) and says how many more there are; only the
+  sections and types the preview reaches are rendered, in towncrier's order;
 - a small footer naming the commit that was checked.
 
 Everything taken from the merge request (file names, fragment text, messages
