@@ -200,3 +200,73 @@ def test_prefetched_look_ups_are_those_upsert_makes_and_their_errors_come_where_
                        r"looking up the token's user \(401\): it is wrong, expired or revoked\.$"):
         upsert_comment(refused, scenario.mr.iid, f"{MARKER}\ny", marker=MARKER, ok=False)
     assert gitlab_standin.requests.count("POST") == 1
+
+
+class _OtherAuthorsThread:
+    """relbot's marker in a note of an earlier token's bot user (user 3); the token now is
+    user 7. ``editable``: whether the forge lets user 7 edit it (GitLab does not)."""
+
+    def __init__(self, editable: bool) -> None:
+        from tests.memory_forge import MemoryNotes
+
+        self.inner = MemoryNotes(user_id=7)
+        self.inner.notes[1] = [Note(1, "d1", f"{MARKER}\nold", 3)]
+        self.editable = editable
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def find_note(self, iid: int, marker: str, author_id: int) -> Note | None:
+        return next((n for n in self.inner.notes.get(iid, []) if marker in n.body), None)
+
+    def update_note(self, iid: int, note: Note, body: str) -> Note:
+        from relbot.forge import ForgeForbidden
+
+        if not self.editable and note.author_id != 7:
+            raise ForgeForbidden("403: only the author edits a note")
+        return self.inner.update_note(iid, note, body)
+
+
+def test_an_earlier_tokens_thread_is_resolved_and_reported_as_replaced() -> None:
+    forge = _OtherAuthorsThread(editable=False)
+    outcome = upsert_comment(forge, 1, f"{MARKER}\nnew", marker=MARKER, ok=False)  # type: ignore[arg-type]
+    assert outcome is not None
+    assert outcome.action == "created" and outcome.note.author_id == 7
+    assert outcome.replaced == Note(1, "d1", f"{MARKER}\nold", 3, True)
+    assert forge.inner.notes[1][0].resolved  # the old thread: resolved, left as it was
+
+
+def test_an_earlier_tokens_thread_that_may_be_edited_is_taken_over() -> None:
+    forge = _OtherAuthorsThread(editable=True)
+    outcome = upsert_comment(forge, 1, f"{MARKER}\nnew", marker=MARKER, ok=True)  # type: ignore[arg-type]
+    assert outcome is not None
+    assert (outcome.action, outcome.replaced) == ("taken over", None)
+    assert outcome.note.body == f"{MARKER}\nnew" and outcome.note.resolved
+    assert len(forge.inner.notes[1]) == 1
+
+
+def test_prefetched_notes_answer_only_the_question_they_prefetched() -> None:
+    from relbot.forge import PrefetchedNotes
+    from tests.memory_forge import MemoryNotes
+
+    inner = MemoryNotes(user_id=7)
+    inner.notes[1] = [Note(1, "d1", f"{MARKER}\none", 7)]
+    inner.notes[2] = [Note(1, "d1", f"{MARKER}\ntwo", 7)]
+    prefetched = PrefetchedNotes(inner, 1, MARKER)
+    assert prefetched.find_note(1, MARKER, 7) == inner.notes[1][0]
+    assert prefetched.find_note(2, MARKER, 7) == inner.notes[2][0]  # asked anew
+    assert prefetched.find_note(1, "<!-- other -->", 7) is None
+
+
+def test_an_unavailable_forge_says_why_wherever_it_is_asked() -> None:
+    """A dry run plans with a forge it could not make; the real run's first call says why."""
+    from relbot.errors import ConfigError
+    from relbot.forge import UnavailableForge
+
+    forge = UnavailableForge("gitlab", "forge = \"gitlab\" needs the GitLab URL")
+    for call in (forge.verify_release_access,
+                 lambda: forge.ensure_merge_request("a", "b", "t", "d", ()),
+                 lambda: forge.ensure_release("v1", "v1", "notes")):
+        with pytest.raises(ConfigError) as raised:
+            call()
+        assert str(raised.value) == "forge = \"gitlab\" needs the GitLab URL"
