@@ -362,3 +362,23 @@ def test_current_version_reads_only_the_highest_tags_git_sorts(
     create([f"v2.0.0-rc.{n}" for n in range(1, 71)])
     assert Project(repo.path).current_version() == Version.parse("1.10.0")
     assert listed == ["v[0-9]*"]
+
+
+def test_pre_releases_crowding_the_top_tags_do_not_hide_the_reachable_release(
+        tmp_path: Path) -> None:
+    """61 pre-release tags above everything, then the three highest finals, all on a branch
+    HEAD does not contain: the first page of 64 tags holds exactly as many finals as relbot
+    checks for ancestry, none reachable; every tag is read then, and the reachable 1.1.0
+    is found, not 0.0.0."""
+    import subprocess
+
+    repo = _tagged_repo(tmp_path)
+    repo.git("tag", "-d", "v6.0.0")  # the unreachable finals: 3.0.0, 4.0.0, 5.0.0
+    head = repo.git("rev-parse", "HEAD")
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo.path, check=True, text=True,
+                   input="".join(f"create refs/tags/v99.0.0-rc.{n} {head}\n"
+                                 for n in range(1, 62)))
+    listed = repo.git("for-each-ref", "--sort=-version:refname", "--count=64",
+                      "--format=%(refname:strip=2)", "refs/tags/v[0-9]*").splitlines()
+    assert [t for t in listed if "-" not in t] == ["v5.0.0", "v4.0.0", "v3.0.0"]
+    assert Project(repo.path).current_version() == Version.parse("1.1.0")
