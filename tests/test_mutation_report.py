@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tools.mutation import (
     CAUGHT,
     EQUIVALENTS,
@@ -59,3 +61,26 @@ def test_a_partial_run_is_marked_in_the_report() -> None:
             row = next(line for line in report.splitlines()
                        if line.startswith(f"| `{MODULES[name].path}` |"))
             assert f"(partial run: {unchecked} of {len(statuses)} mutants not checked)" in row
+
+
+def test_a_resumed_scratch_copy_gets_the_current_docs_and_tests(tmp_path: Path) -> None:
+    """A resumed run refreshes every file the tests read, in the copy and in mutants/."""
+    from tools.mutation import refresh
+
+    project, work = tmp_path / "project", tmp_path / "work"
+    for where in (project, work, work / "mutants"):
+        (where / "docs").mkdir(parents=True)
+        (where / "tests").mkdir()
+        (where / "relbot").mkdir()
+        (where / "docs" / "page.md").write_text("old\n")
+    (project / "docs" / "page.md").write_text("new\n")
+    (project / "tests" / "test_new.py").write_text("def test_x() -> None: ...\n")
+    (project / "relbot" / "mod.py").write_text("X = 1\n")
+    (project / ".git").mkdir()
+    refresh(work, project)
+    for where in (work, work / "mutants"):
+        assert (where / "docs" / "page.md").read_text() == "new\n"
+        assert (where / "tests" / "test_new.py").exists()
+        assert not (where / ".git").exists()
+    assert (work / "relbot" / "mod.py").read_text() == "X = 1\n"
+    assert not (work / "mutants" / "relbot" / "mod.py").exists()  # mutmut writes that one

@@ -134,6 +134,25 @@ def _scratch_project(name: str, module: Module) -> Path:
     return work
 
 
+def refresh(work: Path, project: Path = PROJECT) -> None:
+    """Bring a scratch copy up to the project's current files for a resumed run: relbot
+    (mutmut writes the mutated copy itself), and the tests and every other file the tests
+    read (docs, policies, templates) both in the copy and in mutmut's ``mutants/``, where
+    the tests run; a stale generated page would fail the clean run before any mutant."""
+    shutil.copytree(project / "relbot", work / "relbot", dirs_exist_ok=True, ignore=_COPY_IGNORE)
+    for entry in project.iterdir():
+        if entry.name in {"relbot", "pyproject.toml"} or _COPY_IGNORE(str(project),
+                                                                     [entry.name]):
+            continue
+        for where in (work, work / "mutants"):
+            target = where / entry.name
+            if entry.is_dir():
+                shutil.copytree(entry, target, dirs_exist_ok=True, ignore=_COPY_IGNORE,
+                                symlinks=True)
+            else:
+                shutil.copy2(entry, target)
+
+
 def _configure(work: Path, module: Module) -> None:
     """Tell mutmut, in the scratch copy's pyproject, what to mutate and which tests run."""
     tests = [t for t in module.tests if (PROJECT / t).exists()]
@@ -178,10 +197,7 @@ def run_module(name: str, max_children: int, budget: float,
     work = SCRATCH / name
     resuming = resume and (work / "mutants" / "mutmut-stats.json").exists()
     if resuming:
-        shutil.copytree(PROJECT / "relbot", work / "relbot", dirs_exist_ok=True,
-                        ignore=_COPY_IGNORE)  # mutmut writes the mutated copy itself
-        for copy in (work / "tests", work / "mutants" / "tests"):
-            shutil.copytree(PROJECT / "tests", copy, dirs_exist_ok=True, ignore=_COPY_IGNORE)
+        refresh(work)
         _configure(work, module)
         _keep_outcomes_of_new_tests(work, module)
     else:
