@@ -66,7 +66,8 @@ def leading_groups(settings: TowncrierSettings, fragments: Sequence[Fragment],
     for fragment in fragments:
         groups.setdefault((fragment.section, fragment.type), []).append(fragment)
     order = [(section, key) for section, _ in settings.sections for key in settings.types]
-    order += [key for key in groups if key not in set(order)]  # none: lint refuses them
+    known = set(order)
+    order += [key for key in groups if key not in known]  # none: lint refuses them
     taken: list[Fragment] = []
     count = left = 0
     for key in order:

@@ -510,7 +510,8 @@ def test_commit_files_into_a_directory_the_batch_cannot_name(g: GitRepo, repo: R
 
 def _failing_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str,
                  script: str) -> None:
-    """A ``git`` first on PATH that runs ``script`` for ``command`` and the real git else."""
+    """A ``git`` first on PATH that runs ``script`` for ``command`` (``$REAL`` is the real
+    git) and the real git else."""
     import subprocess
 
     real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
@@ -518,8 +519,8 @@ def _failing_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str,
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "git"
-    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = {command} ]; then\n{script}\nfi\n'
-                       f'exec "{real}" "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nREAL="{real}"\nif [ "$1" = {command} ]; then\n{script}\n'
+                       'fi\nexec "$REAL" "$@"\n')
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
@@ -547,12 +548,8 @@ def test_a_silently_failing_mktree_says_it_gave_no_tree(g: GitRepo, tmp_path: Pa
 def test_an_mktree_that_fails_after_its_trees_is_not_trusted(
         g: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The trees came, then git exited non-zero: its complaint is the error."""
-    import subprocess
-
-    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
-                          check=True).stdout.strip()
     _failing_git(tmp_path, monkeypatch, "mktree",
-                 f'"{real}" "$@"; printf \'error: disk caf\\351 full\\n\' >&2; exit 1')
+                 '"$REAL" "$@"; printf \'error: disk caf\\351 full\\n\' >&2; exit 1')
     with pytest.raises(GitError) as raised:
         g.commit_files("HEAD", {"a.txt": b"new\n"}, [], "message\n")
     assert str(raised.value) == "git mktree failed: error: disk caf\ufffd full"

@@ -7,6 +7,8 @@ Real repositories with a bare remote; the check runs in-process.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import PROJECT, Repo, make_repo, run, yaook_like_files
@@ -23,6 +25,19 @@ def _gated_files() -> dict[str, str]:
                                                         'policies = ["kubernetes"]')
     files["policies/kubernetes.toml"] = (PROJECT / "policies" / "kubernetes.toml").read_text()
     return files
+
+
+def _feature_mr(tmp_path: Path, files: dict[str, str], changes: dict[str, str],
+                message: str) -> tuple[Repo, str]:
+    """``files`` committed on main, then branch ``feature`` committing ``changes`` and the
+    MR's own fragment (7.feature); returns the repository and the MR's base."""
+    repo = make_repo(tmp_path, files)
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    for path, text in {**changes, f"{FRAGMENTS}/7.feature": "Thing.\n"}.items():
+        repo.write(path, text)
+    repo.commit_all(message)
+    return repo, base
 
 
 def _check(repo: Repo, base: str, iid: int = 7) -> tuple[int, str]:
@@ -155,8 +170,9 @@ def test_the_mrs_template_is_read_up_to_256_kib(yaook_repo: Repo, size: int,
         assert "changelog_template.j2: the MR's new version would break relbot" in out
 
 
-def _monorepo_mr(tmp_path: object, changes: dict[str, str]) -> tuple[Repo, str]:
-    repo = make_repo(tmp_path, monorepo_files())  # type: ignore[arg-type]
+def _monorepo_mr(tmp_path: object, changes: dict[str, str],
+                 files: dict[str, str] | None = None) -> tuple[Repo, str]:
+    repo = make_repo(tmp_path, files or monorepo_files())  # type: ignore[arg-type]
     base = repo.git("rev-parse", "HEAD")
     repo.git("checkout", "-q", "-b", "mr")
     for path, text in changes.items():
@@ -201,7 +217,7 @@ def test_a_component_the_mr_renames_does_not_stop_the_others_validation(
     assert "[steering-invalid]" in out, out
 
 
-def test_a_towncrier_dir_steers_where_the_mrs_template_is_looked_up(tmp_path: object) -> None:
+def test_a_towncrier_dir_steers_where_the_mrs_template_is_looked_up(tmp_path: Path) -> None:
     """`towncrier_dir = "docs"`: towncrier's directory and template paths are relative to
     docs/, not to the configuration's directory. A valid edit of the configuration passes:
     the template is found where towncrier will find it after the merge."""
@@ -213,60 +229,46 @@ def test_a_towncrier_dir_steers_where_the_mrs_template_is_looked_up(tmp_path: ob
     files["relbot.toml"] = files["relbot.toml"].replace(
         'towncrier_config = "towncrier.toml"',
         'towncrier_config = "towncrier.toml"\ntowncrier_dir = "docs"')
-    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
-    base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("towncrier.toml", "# edited\n" + files["towncrier.toml"])
-    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
-    repo.commit_all("Edit the towncrier configuration")
+    repo, base = _feature_mr(tmp_path, files,
+                             {"towncrier.toml": "# edited\n" + files["towncrier.toml"]},
+                             "Edit the towncrier configuration")
     code, out = _check(repo, base)
     assert code == 0, out
     assert "[ok  ] steering files: towncrier.toml\n" in out, out
 
 
 def test_an_mr_adding_relbot_toml_to_a_pyproject_configuration_is_a_steering_change(
-        tmp_path: object) -> None:
+        tmp_path: Path) -> None:
     """The target keeps its configuration in pyproject.toml; the MR adds a relbot.toml: that
     file steers relbot too, so it is checked and reported, never used."""
     files = yaook_like_files()
     config = files.pop("relbot.toml")
     files["pyproject.toml"] = "[tool.relbot]\n" + config.replace("[[component]]",
                                                                  "[[tool.relbot.component]]")
-    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
-    base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("relbot.toml", config)
-    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
-    repo.commit_all("Add a relbot.toml")
+    repo, base = _feature_mr(tmp_path, files, {"relbot.toml": config}, "Add a relbot.toml")
     _, out = _check(repo, base)
     assert "] steering files: relbot.toml\n" in out, out
 
 
-def test_a_policy_named_by_its_path_is_a_steering_file(tmp_path: object) -> None:
+def test_a_policy_named_by_its_path_is_a_steering_file(tmp_path: Path) -> None:
     """`policies = ["policies/kubernetes.toml"]` (a path, not a name): the MR's edit of that
     file is reported as a steering change."""
     files = _gated_files()
     files["relbot.toml"] = files["relbot.toml"].replace(
         'policies = ["kubernetes"]', 'policies = ["policies/kubernetes.toml"]')
-    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
-    base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("policies/kubernetes.toml", "# edited\n" + files["policies/kubernetes.toml"])
-    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
-    repo.commit_all("Edit the policy")
+    repo, base = _feature_mr(
+        tmp_path, files,
+        {"policies/kubernetes.toml": "# edited\n" + files["policies/kubernetes.toml"]},
+        "Edit the policy")
     _, out = _check(repo, base)
     assert "[ok  ] steering files: policies/kubernetes.toml\n" in out, out
 
 
-def test_a_target_towncrier_file_without_its_table_is_one_sentence(tmp_path: object) -> None:
+def test_a_target_towncrier_file_without_its_table_is_one_sentence(tmp_path: Path) -> None:
     """The target branch's towncrier.toml lacks [tool.towncrier]: exit 2, one sentence."""
     files = yaook_like_files()
     files["towncrier.toml"] = "[tool.other]\nx = 1\n"
-    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
-    base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write(f"{FRAGMENTS}/7.feature", "Thing.\n")
-    repo.commit_all("Thing")
+    repo, base = _feature_mr(tmp_path, files, {}, "Thing")
     result = run(["mr", "check", "--no-comment", "--iid", "7", "--base", base], repo.path)
     assert result.code == 2, result.out + result.err
     assert "towncrier.toml has no [tool.towncrier] table" in result.err, result.err
@@ -280,13 +282,8 @@ def test_a_components_template_change_is_that_components_only(tmp_path: object) 
     files["operator/towncrier.toml"] = files["operator/towncrier.toml"].replace(
         "[tool.towncrier]", '[tool.towncrier]\ntemplate = "tpl.j2"', 1)
     files["operator/tpl.j2"] = GOOD_TEMPLATE
-    repo = make_repo(tmp_path, files)  # type: ignore[arg-type]
-    base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "mr")
-    repo.write("operator/tpl.j2", "{# edited #}" + GOOD_TEMPLATE)
-    for prefix in ("", "operator/", "baremetal/"):
-        repo.write(f"{prefix}changes/5.fix", "A fix.\n")
-    repo.commit_all("MR 5")
+    repo, base = _monorepo_mr(tmp_path, {"operator/tpl.j2": "{# edited #}" + GOOD_TEMPLATE},
+                              files)
     code, out = _check(repo, base, iid=5)
     assert code == 0, out
     assert out.count("steering files: operator/tpl.j2") == 1, out
