@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from relbot.config import load_config
 from relbot.errors import FragmentError, UsageError
+from relbot.findings import Finding
 from relbot.fragments import is_ignored, new_fragment, parse_name, read_text, scan
 from relbot.project import Project
-from relbot.towncrier_settings import TowncrierSettings, load_towncrier_settings
+from relbot.towncrier_settings import FragmentType, TowncrierSettings, load_towncrier_settings
 
 TYPES = ["BREAKING", "feature", "change", "fix", "docs", "removal", "chore", "misc"]
 TOWNCRIER = '[tool.towncrier]\ndirectory = "notes"\ntemplate = "notes/template.rst"\n' + "".join(
@@ -82,6 +84,66 @@ def test_name_round_trip(issue: str, type_: str, counter: int, rest: list[str]) 
     expected_counter = counter if counter else (int(tail[0]) if tail and tail[0].isdigit()
                                                 else 0)
     assert (parsed.issue, parsed.type, parsed.counter) == (issue, type_, expected_counter)
+
+
+ODD_PARTS = ["md", "rst", "1", "01", "0", "12", "²", "x", "+", "+a", "0a", "a b", " 7", "", "-",
+             "~1", "é"]
+# Mostly what a name starts with (an issue, then a type), then anything: every part a
+# corner case of towncrier's reading somewhere.
+NAMES = st.tuples(st.sampled_from(ODD_PARTS), st.sampled_from([*TYPES, *TYPES, *ODD_PARTS]),
+                  st.lists(st.sampled_from([*TYPES, *ODD_PARTS]), max_size=3)
+                  ).map(lambda t: [t[0], t[1], *t[2]])
+
+
+@pytest.mark.reliability("Property tests")
+@examples(max_examples=600)
+@given(parts=NAMES,
+       orphan=st.sampled_from(["+", "~", "x", "0", "1", "+."]),
+       issue_pattern=st.sampled_from(["", r"\d+", r"[0-9]{2,}"]))
+def test_the_plain_name_shortcut_reads_as_the_general_rules(
+        parts: list[str], orphan: str, issue_pattern: str) -> None:
+    """The scan's one-regex reading of plain names gives what the general rules give, and
+    only for names those rules have nothing to say about."""
+    from relbot.fragments import _checked_name, _plain_name, _plain_name_pattern
+
+    settings = TowncrierSettings(
+        config_file=Path("towncrier.toml"), base_directory=Path(), directory=Path("notes"),
+        sections=(("", ""),), types={t: FragmentType(t, t.title(), True) for t in TYPES},
+        orphan_prefix=orphan, ignore=(), filename="NEWS.rst", markdown=False,
+        issue_pattern=issue_pattern,
+        start_string=".. towncrier release notes start\n")
+    name = ".".join(parts)
+    shortcut = _plain_name(_plain_name_pattern(settings), name, settings.types)
+    if shortcut is None:
+        return  # the general rules read it; every other test covers them
+    findings: list[Finding] = []
+    general = _checked_name(name, name, settings, settings.types, findings)
+    assert findings == []
+    assert general is not None
+    assert shortcut == (general.issue, general.type, general.counter)
+
+
+@pytest.mark.parametrize(("name", "read"), [("0123.feature.md", ("123", "feature", 0)),
+                                            ("+cleanup.chore.md", ("+cleanup", "chore", 0)),
+                                            ("7.fix.2", ("7", "fix", 2)),
+                                            ("7.fix", ("7", "fix", 0))])
+def test_plain_names_take_the_shortcut(project: Project, name: str,
+                                      read: tuple[str, str, int]) -> None:
+    """The common names are read by the one regex (the property above needs them to)."""
+    from relbot.fragments import _plain_name, _plain_name_pattern
+
+    settings = project.settings
+    assert _plain_name(_plain_name_pattern(settings), name, settings.types) == read
+
+
+@pytest.mark.parametrize("name", ["7.feature.fix", "7.fix.1.md", "7².fix", "x.fix",
+                                  " 7.fix", "7.feature.BREAKING.md"])
+def test_names_with_corner_cases_take_the_general_rules(project: Project, name: str) -> None:
+    """A name the general rules have something to say about is not read by the regex."""
+    from relbot.fragments import _plain_name, _plain_name_pattern
+
+    settings = project.settings
+    assert _plain_name(_plain_name_pattern(settings), name, settings.types) is None
 
 
 def test_scan_ignores_what_towncrier_ignores(project: Project) -> None:

@@ -13,7 +13,7 @@ import pytest
 from relbot.config import load_config
 from relbot.errors import UsageError
 from relbot.git import GitRepo
-from relbot.mr import Check, MergeRequest, changed_files, check_mr, steering_files
+from relbot.mr import Check, ComponentReport, MergeRequest, changed_files, check_mr, steering_files
 from relbot.project import Project
 from tests.conftest import Repo, make_repo, yaook_like_files
 
@@ -132,3 +132,122 @@ def test_a_hotfix_mr_may_keep_the_original_mrs_number(branch: tuple[Repo, str]) 
     assert [(f.rule, f.message, f.severity) for f in check.findings] == [
         ("wrong-number", "the fragment names MR 7, not this hotfix MR 5 (fine for a fragment "
          "kept from the original MR)", "warning")]
+
+
+# -- the merge request of the pipeline --------------------------------------------------------
+
+_CI = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7",
+       "CI_MERGE_REQUEST_DIFF_BASE_SHA": "0123456789abcdef0123456789abcdef01234567"}
+
+
+@pytest.mark.parametrize(("change", "sentence"), [
+    ({"CI_MERGE_REQUEST_IID": ""},
+     "relbot mr check needs a merge request: run it in a GitLab merge-request pipeline "
+     "(CI_MERGE_REQUEST_IID) or pass --iid and --base."),
+    ({"CI_MERGE_REQUEST_IID": "abc"}, "CI_MERGE_REQUEST_IID 'abc' is not a number."),
+    ({"CI_MERGE_REQUEST_IID": "1234567890123"},
+     "CI_MERGE_REQUEST_IID '1234567890123' is not a number."),
+    ({"CI_MERGE_REQUEST_IID": "12345678901234567890123"},
+     "CI_MERGE_REQUEST_IID '12345678901234567890' is not a number."),
+    ({"CI_MERGE_REQUEST_DIFF_BASE_SHA": ""},
+     "relbot mr check needs the MR's base commit: CI_MERGE_REQUEST_DIFF_BASE_SHA is not set "
+     "(or pass --base)."),
+])
+def test_a_pipeline_without_a_usable_merge_request_is_one_sentence(
+        change: dict[str, str], sentence: str) -> None:
+    """A missing or absurd MR number (at most 12 digits, quoted up to 20 characters) and a
+    missing base commit are each refused in their own sentence."""
+    with pytest.raises(UsageError) as raised:
+        MergeRequest.from_environment({**_CI, **change})
+    assert str(raised.value) == sentence
+
+
+def test_the_pipelines_merge_request_is_read_whole() -> None:
+    """Twelve digits are a number; a merged-results pipeline is remembered as one (the fix
+    then has no branch to push to) and checks the MR's own head, its second parent."""
+    mr = MergeRequest.from_environment({**_CI, "CI_MERGE_REQUEST_IID": "123456789012",
+                                        "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result"})
+    assert (mr.iid, mr.merged_result, mr.head) == (123456789012, True, "HEAD^2")
+    plain = MergeRequest.from_environment(_CI)
+    assert (plain.iid, plain.merged_result, plain.head) == (7, False, "HEAD")
+
+
+# -- a commit the clone lacks ----------------------------------------------------------------
+
+def test_a_base_only_the_remote_has_is_fetched_without_its_tags(
+        branch: tuple[Repo, str]) -> None:
+    """A base commit that only GitLab's ref holds (a shallow or single-branch clone) is
+    fetched by its id from origin, and nothing else comes with it: no tag, even where the
+    clone's configuration asks for all tags."""
+    repo, _ = branch
+    remote = repo.path.parent / "remote.git"
+    repo.write("roles/c.yaml", "c: 1\n")
+    only_there = repo.commit_all("Only on the remote")
+    repo.git("push", "-q", "origin", f"{only_there}:refs/merge-requests/1/head")
+    repo.git("tag", "-a", "-m", "a tag", "v99.0.0", only_there)
+    repo.git("push", "-q", "origin", "v99.0.0")
+    clone = repo.path.parent / "clone"
+    import subprocess
+
+    subprocess.run(["git", "clone", "-q", "--no-local", "--no-tags", "--single-branch",
+                    str(remote), str(clone)], check=True)
+    git = GitRepo(clone)
+    git.run("config", "remote.origin.tagOpt", "--tags")  # a clone set to fetch every tag
+    assert not git.has_object(only_there)
+    from relbot.mr import require_commit
+
+    require_commit(git, only_there, "base commit")
+    assert git.has_object(only_there)
+    assert git.run("tag", "--list") == ""
+
+
+# -- the notes preview ---------------------------------------------------------------------
+
+def _report(repo: Repo, base: str, preview_entries: int | None = None) -> ComponentReport:
+    """The check with its defaults, but for ``preview_entries``."""
+    config = load_config(repo.path)
+    mr = MergeRequest(iid=7, base=base)
+    if preview_entries is None:
+        report = check_mr(config, [Project(repo.path, None, config)], mr, GitRepo(repo.path))
+    else:
+        report = check_mr(config, [Project(repo.path, None, config)], mr, GitRepo(repo.path),
+                          preview_entries=preview_entries)
+    return report.components[0]
+
+
+def test_the_preview_is_rendered_by_default_and_counts_what_it_leaves_out(
+        branch: tuple[Repo, str]) -> None:
+    """Without a word about it the check renders the preview (the demo relies on it); with
+    ``preview_entries`` it renders the leading groups and counts the entries after them."""
+    repo, base = branch
+    repo.write(f"{FRAGMENTS}/7.feature.md", "A feature.\n")
+    repo.write(f"{FRAGMENTS}/7.fix.md", "A fix.\n")
+    repo.write(f"{FRAGMENTS}/7.fix.1.md", "Another fix.\n")
+    repo.commit_all("MR 7")
+    full = _report(repo, base)
+    assert full.notes_md is not None
+    assert "A feature." in full.notes_md
+    assert "Another fix." in full.notes_md
+    assert full.notes_left == 0
+    head = _report(repo, base, preview_entries=1)
+    assert head.notes_md is not None
+    assert "A feature." in head.notes_md
+    assert "A fix." not in head.notes_md
+    assert head.notes_left == 2
+
+
+def test_no_preview_leaves_nothing_counted(branch: tuple[Repo, str]) -> None:
+    """An MR without fragments, and a preview that fails, count no entries left out."""
+    repo, base = branch
+    repo.write("roles/c.yaml", "c: 1\n")
+    repo.commit_all("No fragment")
+    quiet = _report(repo, base, preview_entries=1)
+    assert (quiet.notes_md, quiet.notes_left) == (None, 0)
+    repo.write(f"{FRAGMENTS}/7.fix.md", "A fix.\n")
+    repo.write(f"{FRAGMENTS}/7.fix.1.md", "Another fix.\n")
+    repo.write("version", "not a version\n")
+    repo.commit_all("MR 7, and a broken version file")
+    failed = _report(repo, base, preview_entries=1)
+    assert failed.notes_md is not None
+    assert failed.notes_md.startswith("(no preview: ")
+    assert failed.notes_left == 0

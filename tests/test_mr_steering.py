@@ -288,3 +288,20 @@ def test_a_components_template_change_is_that_components_only(tmp_path: object) 
     assert code == 0, out
     assert out.count("steering files: operator/tpl.j2") == 1, out
     assert "steering files" in out.split("  operator:")[1].split("  baremetal:")[0], out
+
+
+def test_each_broken_towncrier_file_is_reported_on_its_own_component_once(
+        tmp_path: object) -> None:
+    """The MR breaks two components' towncrier files: each file's finding holds its own
+    problem only, not the other component's as well."""
+    files = monorepo_files()
+    broken_k8s = files["towncrier.toml"].replace('filename = "CHANGELOG.md"', "filename = 2")
+    broken_operator = files["operator/towncrier.toml"].replace('filename = "CHANGELOG.md"',
+                                                               "filename = 3")
+    repo, base = _monorepo_mr(tmp_path, {"towncrier.toml": broken_k8s,
+                                         "operator/towncrier.toml": broken_operator})
+    code, out = _check(repo, base, iid=5)
+    assert code == 1, out
+    assert out.count("operator/towncrier.toml: tool.towncrier.filename must be a string.") == 1, \
+        out
+    assert out.count(": towncrier.toml: tool.towncrier.filename must be a string.") == 1, out
