@@ -590,3 +590,263 @@ def test_blobs_are_written_as_given_whatever_gitattributes_say(g: GitRepo, repo:
     data = b"line one\r\nline two\r\n"
     commit = g.commit_files("HEAD", {"CHANGELOG.md": data}, [], "message\n")
     assert g.file_at(commit, "CHANGELOG.md") == data
+
+
+# -- the branch checked out, from .git/HEAD ------------------------------------------------
+
+def _counting_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``git`` first on PATH that logs each command's first word, then runs the real one."""
+    log = tmp_path / "git-commands.log"
+    _failing_git(tmp_path, monkeypatch, '"$1"', f'echo "$1" >> "{log}"')
+    return log
+
+
+def _commands(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def test_the_branch_is_read_from_head_without_a_process(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain ``.git`` directory answers from its HEAD file: the branch, or a detached
+    commit, and no git process for either (a cut asks twice)."""
+    log = _counting_git(tmp_path, monkeypatch)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    g = GitRepo(repo.path)
+    repo.git("checkout", "-q", "-b", "release/v1.2")
+    assert g.current_branch() == "release/v1.2"
+    repo.git("checkout", "-q", "--detach")
+    assert g.current_branch() is None
+    assert "symbolic-ref" not in _commands(log)
+
+
+@pytest.mark.parametrize("head", [
+    "ref: refs/heads/main",  # no final line break: not the file git writes
+    "ref: refs/heads/.invalid\n",  # reftable's placeholder
+    "ref: refs/heads/\n",
+    "ref: refs/remotes/origin/main\n",
+    "0123456789abcdef0123456789abcdef0123456\n",  # one digit short
+    "0123456789abcdef0123456789abcdef01234567",  # no line break
+    "ref: refs/heads/a\nb\n",
+])
+def test_a_head_file_it_does_not_know_is_asked_of_git(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: str) -> None:
+    """Anything but ``ref: refs/heads/NAME\\n`` or an object id and a line break is not
+    guessed at: git is asked (here a git whose symbolic-ref answers "asked")."""
+    _failing_git(tmp_path, monkeypatch, "symbolic-ref", "echo asked; exit 0")
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    (repo.path / ".git" / "HEAD").write_text(head, encoding="utf-8")
+    assert GitRepo(repo.path).current_branch() == "asked"
+
+
+def test_git_dir_in_the_environment_is_asked_of_git(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``GIT_DIR`` set, the HEAD that counts may be another directory's: git answers."""
+    _failing_git(tmp_path, monkeypatch, "symbolic-ref", "echo asked; exit 0")
+    monkeypatch.setenv("GIT_DIR", str(repo.path / ".git"))
+    assert GitRepo(repo.path).current_branch() == "asked"
+
+
+def test_a_git_directory_behind_a_link_is_asked_of_git(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.git`` that is a symbolic link is not read through: git answers."""
+    _failing_git(tmp_path, monkeypatch, "symbolic-ref", "echo asked; exit 0")
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    (repo.path / ".git").rename(tmp_path / "elsewhere.git")
+    (repo.path / ".git").symlink_to(tmp_path / "elsewhere.git")
+    assert GitRepo(repo.path).current_branch() == "asked"
+
+
+def test_a_linked_work_tree_is_asked_of_git(repo: Repo, tmp_path: Path) -> None:
+    """A linked work tree's ``.git`` is a file: its branch comes from git."""
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "-b", "side", str(linked))
+    assert (linked / ".git").is_file()
+    assert GitRepo(linked).current_branch() == "side"
+
+
+# -- tags, highest first -------------------------------------------------------------------
+
+def test_highest_tags_come_in_version_order_and_only_as_many_as_asked(
+        g: GitRepo, repo: Repo) -> None:
+    """git's version sort (10 above 9), the glob, and the count."""
+    for tag in ("v1.9.0", "v1.10.0", "v1.2.0", "other-1.0", "v2.0.0-rc1"):
+        repo.git("tag", tag)
+    assert g.highest_tags("v*", 3) == ["v2.0.0-rc1", "v1.10.0", "v1.9.0"]
+    assert g.highest_tags("v1.*", 10) == ["v1.10.0", "v1.9.0", "v1.2.0"]
+    assert g.highest_tags("x*", 5) == []
+
+
+# -- what git said about a refused push ----------------------------------------------------
+
+def test_a_refused_push_is_told_ref_by_ref_without_porcelains_frame() -> None:
+    """``To <url>`` and ``Done`` dropped; each refused ref as ``<ref>: <verdict>``, so that
+    the last line is why; other lines as git wrote them."""
+    from relbot.git import _refusal_text
+
+    stdout = ("To /srv/remote.git\n"
+              "=\trefs/heads/main:refs/heads/main\t[up to date]\n"
+              "!\trefs/tags/v1.0.0:refs/tags/v1.0.0\t[rejected] (already exists)\n"
+              "!\trefs/heads/x:refs/heads/release/v1.0\t[remote rejected] (hook declined)\n"
+              "Done\n")
+    stderr = "remote: refused by policy\n"
+    assert _refusal_text(stderr, stdout) == (
+        "remote: refused by policy\n"
+        "=\trefs/heads/main:refs/heads/main\t[up to date]\n"
+        "refs/tags/v1.0.0: [rejected] (already exists)\n"
+        "refs/heads/release/v1.0: [remote rejected] (hook declined)")
+    assert _refusal_text("", "Done\n") == ""
+    assert _refusal_text("! a line of two fields\tonly\n", "") == "! a line of two fields\tonly"
+
+
+# -- the git directory ---------------------------------------------------------------------
+
+_ASK_GIT_DIR = 'if [ "$2" = --absolute-git-dir ]; then echo /asked; exit 0; fi'
+
+
+def test_the_git_directory_is_dot_git_without_a_process(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain ``.git`` directory is the git directory: no process asks."""
+    _failing_git(tmp_path, monkeypatch, "rev-parse", _ASK_GIT_DIR)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    assert GitRepo(repo.path).git_dir() == repo.path / ".git"
+
+
+def test_a_git_directory_it_cannot_vouch_for_is_asked_of_git(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GIT_DIR`` set, or ``.git`` a link: git names the directory."""
+    _failing_git(tmp_path, monkeypatch, "rev-parse", _ASK_GIT_DIR)
+    monkeypatch.setenv("GIT_DIR", str(repo.path / ".git"))
+    assert GitRepo(repo.path).git_dir() == Path("/asked")
+    monkeypatch.delenv("GIT_DIR")
+    (repo.path / ".git").rename(tmp_path / "elsewhere.git")
+    (repo.path / ".git").symlink_to(tmp_path / "elsewhere.git")
+    assert GitRepo(repo.path).git_dir() == Path("/asked")
+
+
+def test_a_linked_work_trees_git_directory_is_its_own(repo: Repo, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "-b", "side", str(linked))
+    assert GitRepo(linked).git_dir() == (repo.path / ".git" / "worktrees" / "linked").resolve()
+
+
+# -- refs and the work tree: exactly what each step writes ---------------------------------
+
+def test_the_release_commits_reflog_names_it_by_twelve_digits(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"moved\n"}, [], "move\n")
+    g.move_branch("main", commit, head)
+    assert repo.git("reflog", "-1", "--format=%gs", "main") == (
+        f"relbot: release commit {commit[:12]}")
+
+
+def test_branches_and_tags_go_where_they_are_told_not_to_head(g: GitRepo, repo: Repo) -> None:
+    """A prepared release's branch and tag name its commit, which HEAD is not."""
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"prepared\n"}, [], "prepare\n")
+    g.create_branch("release/v1.0", commit)
+    g.tag_annotated("v1.0.0", commit, "notes\n")
+    assert repo.git("rev-parse", "release/v1.0") == commit
+    assert repo.git("rev-parse", "v1.0.0^{commit}") == commit
+    assert repo.git("cat-file", "-t", "v1.0.0") == "tag"
+    assert repo.git("rev-parse", "HEAD") == head
+
+
+def test_checkout_tree_runs_one_read_tree_when_nothing_was_touched(
+        g: GitRepo, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual case is one two-way ``read-tree``: no refresh, no second try."""
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"checked out\n"}, ["dir/b.txt"], "co\n")
+    g.move_branch("main", commit, head)
+    g.status(save_stat=True)
+    log = _counting_git(tmp_path, monkeypatch)
+    g.checkout_tree(head, commit)
+    assert _commands(log) == ["read-tree"]
+    assert (repo.path / "a.txt").read_text() == "checked out\n"
+    assert not (repo.path / "dir" / "b.txt").exists()
+
+
+def test_file_at_names_what_is_there_instead(g: GitRepo, repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    with pytest.raises(GitError) as raised:
+        g.file_at(head, "dir")
+    assert str(raised.value) == f"dir at {head[:12]} is a tree, not a file."
+
+
+def test_output_that_is_no_utf8_is_read_with_replacements(g: GitRepo, repo: Repo) -> None:
+    """A Latin-1 file name in git's output is no error: its byte becomes U+FFFD."""
+    (repo.path / os.fsdecode(b"caf\xe9.txt")).write_text("old\n")
+    repo.git("add", "-A")
+    assert "caf\ufffd.txt" in g.run("-c", "core.quotePath=false", "ls-files").splitlines()
+
+
+def test_status_lists_a_copy_once(g: GitRepo, repo: Repo) -> None:
+    """With ``status.renames=copies`` git reports copies; a copy's source path is not a
+    change of its own."""
+    repo.git("config", "status.renames", "copies")
+    (repo.path / "copy.txt").write_text((repo.path / "a.txt").read_text())
+    (repo.path / "a.txt").write_text("alpha, changed\n")  # copies are found from changed files
+    repo.git("add", "copy.txt", "a.txt")
+    assert sorted(line[:1] for line in g.status()) == ["C", "M"]
+
+
+# -- pushes: never a password prompt, refusals told apart from failures ----------------------
+
+def test_a_push_never_waits_for_a_password(
+        g: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git is told not to prompt on the terminal (a CI job would hang)."""
+    seen = tmp_path / "prompt.txt"
+    monkeypatch.delenv("GIT_TERMINAL_PROMPT", raising=False)
+    _failing_git(tmp_path, monkeypatch, "push",
+                 f'echo "${{GIT_TERMINAL_PROMPT-unset}}" > "{seen}"')
+    g.push_atomic(["refs/heads/main:refs/heads/main"])
+    assert seen.read_text() == "0\n"
+
+
+@pytest.mark.parametrize("said", [
+    "remote: HTTP Basic: Access denied",
+    "hint: Updates were rejected because the tag already exists in the remote.",
+])
+def test_a_push_refused_without_a_porcelain_line_is_a_refusal(
+        g: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: str) -> None:
+    """Access denied, or updates rejected, said only in prose: reported as refused, not
+    raised as a failure of git."""
+    _failing_git(tmp_path, monkeypatch, "push", f"echo '{said}' >&2; exit 1")
+    result = g.push_atomic(["refs/heads/main:refs/heads/main"])
+    assert (result.ok, result.rejected) == (False, ())
+    assert said in result.message
+
+
+def test_a_refused_push_names_the_destination_refs_only(
+        g: GitRepo, repo: Repo, tmp_path: Path) -> None:
+    """The ref refused is the remote's (``HEAD:refs/heads/main`` names main), and a ref that
+    was up to date is not among the refused."""
+    repo.git("push", "-q", "origin", "HEAD:refs/heads/stable")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo.remote), str(other))
+    (other / "a.txt").write_text("theirs\n")
+    git(other, "commit", "-q", "-am", "theirs")
+    git(other, "push", "-q", "origin", "main")
+    stable = repo.git("rev-parse", "HEAD")
+    repo.write("a.txt", "ours\n")
+    repo.commit_all("ours")
+    result = g.push_atomic([f"{stable}:refs/heads/stable", "HEAD:refs/heads/main"])
+    assert result.ok is False
+    assert result.rejected == ("refs/heads/main",)
+
+
+def test_a_directory_name_the_batch_cannot_carry_goes_through_a_scratch_index(
+        g: GitRepo, repo: Repo) -> None:
+    """A changed directory whose name ends in a space takes the temporary index; the real
+    index and the work tree stay as they were."""
+    repo.write("odd /x.txt", "old\n")
+    repo.commit_all("A directory with a trailing space")
+    head = repo.git("rev-parse", "HEAD")
+    index = (repo.path / ".git" / "index").read_bytes()
+    commit = g.commit_files(head, {"odd /x.txt": b"new\n", "odd /y.txt": b"y\n"},
+                            ["a.txt"], "message\n")
+    assert g.file_at(commit, "odd /x.txt") == b"new\n"
+    assert g.file_at(commit, "odd /y.txt") == b"y\n"
+    assert g.file_at(commit, "a.txt") is None
+    assert g.file_at(commit, "dir/b.txt") == b"beta\n"
+    assert (repo.path / ".git" / "index").read_bytes() == index
+    assert g.status() == []
