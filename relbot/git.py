@@ -236,12 +236,15 @@ class GitRepo:
         dot_git = self.root / ".git"
         if dot_git.is_dir() and not dot_git.is_symlink() and "GIT_DIR" not in os.environ:
             try:
-                text = (dot_git / "HEAD").read_text(encoding="utf-8")
+                # bytes, not text mode: universal newlines would hide a "\r"
+                text = (dot_git / "HEAD").read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 text = ""
             name = text.removeprefix("ref: refs/heads/").rstrip("\n")
+            # a branch name holds no white space (git-check-ref-format(1)): anything else
+            # (a line end written by another tool, a second line) is git's to read
             if (text.startswith("ref: refs/heads/") and text.endswith("\n")
-                    and name and name != ".invalid" and "\n" not in name):
+                    and name and name != ".invalid" and not any(c.isspace() for c in name)):
                 return name
             if _OID.fullmatch(text.rstrip("\n")) and text.endswith("\n"):
                 return None

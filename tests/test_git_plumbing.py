@@ -627,6 +627,7 @@ def test_the_branch_is_read_from_head_without_a_process(
     "0123456789abcdef0123456789abcdef0123456\n",  # one digit short
     "0123456789abcdef0123456789abcdef01234567",  # no line break
     "ref: refs/heads/a\nb\n",
+    "ref: refs/heads/main\r\n",  # a line end another tool wrote
 ])
 def test_a_head_file_it_does_not_know_is_asked_of_git(
         repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: str) -> None:
@@ -850,3 +851,62 @@ def test_a_directory_name_the_batch_cannot_carry_goes_through_a_scratch_index(
     assert g.file_at(commit, "dir/b.txt") == b"beta\n"
     assert (repo.path / ".git" / "index").read_bytes() == index
     assert g.status() == []
+
+
+def test_git_says_why_it_failed_in_its_last_meaningful_line() -> None:
+    """Porcelain's frame and hints are passed over; an error line wins over other lines."""
+    from relbot.git import _last_meaningful
+
+    assert _last_meaningful("To /srv/x.git\nremote: no access\nhint: try again\nDone\n") == (
+        "remote: no access")
+    assert _last_meaningful("fatal: bad thing\nsome detail\n") == "fatal: bad thing"
+    assert _last_meaningful("remote: refused\nsome detail\n") == "remote: refused"
+    assert _last_meaningful("first\nsecond\nDone\n") == "second"
+    assert _last_meaningful("done with it\n") == "done with it"
+    assert _last_meaningful("") == ""
+
+
+@pytest.mark.parametrize(("name", "can"), [
+    ("HEAD:a.txt", True), ("HEAD:in side.txt", True), ("HEAD:na\nme", False),
+    ("-dash", False), ("x-dash", True), ("   ", False), ("", False), (" lead", False),
+    ("trail ", False)])
+def test_which_names_the_batch_can_carry(name: str, can: bool) -> None:
+    """One line, trimmed, no leading dash: what ``cat-file --batch`` reads as one question."""
+    from relbot.git import batch_can_ask
+
+    assert batch_can_ask(name) is can
+
+
+def test_a_file_whose_name_is_no_utf8_is_read_through_the_batch(g: GitRepo, repo: Repo) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")
+    (repo.path / name).write_text("latin\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "A Latin-1 name")
+    assert g.file_at("HEAD", name) == b"latin\n"
+
+
+def test_a_status_that_saves_stat_data_writes_it_to_the_index(g: GitRepo, repo: Repo) -> None:
+    """``save_stat`` lets git keep the refreshed stat data (a touched file is clean again for
+    the next reader of the index); without it the index is left alone."""
+    os.utime(repo.path / "a.txt", (1, 1))
+    index = (repo.path / ".git" / "index").read_bytes()
+    assert g.status() == []
+    assert (repo.path / ".git" / "index").read_bytes() == index
+    assert g.status(save_stat=True) == []
+    assert (repo.path / ".git" / "index").read_bytes() != index
+    assert g.ok("diff-files", "--quiet")
+
+
+def test_checkout_tree_never_overwrites_a_local_change(g: GitRepo, repo: Repo) -> None:
+    """A change nobody committed survives the move, where the release leaves its file alone,
+    and stops it, where the release changes that file."""
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"released\n"}, [], "release\n")
+    (repo.path / "dir" / "b.txt").write_text("mine\n")
+    g.checkout_tree(head, commit)
+    assert (repo.path / "dir" / "b.txt").read_text() == "mine\n"
+    assert (repo.path / "a.txt").read_text() == "released\n"
+    later = g.commit_files(commit, {"dir/b.txt": b"theirs\n"}, [], "later\n")
+    with pytest.raises(GitError):
+        g.checkout_tree(commit, later)
+    assert (repo.path / "dir" / "b.txt").read_text() == "mine\n"
