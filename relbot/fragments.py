@@ -55,9 +55,9 @@ class FragmentName:
 
 @dataclass(frozen=True)
 class Fragment:
-    """One pending fragment, read and checked."""
+    """One pending fragment, read and checked; ``relpath`` is its path from the repository
+    root (no absolute path: 10,000 of them cost more than the rest of the scan)."""
 
-    path: Path
     relpath: str
     section: str
     issue: str
@@ -355,12 +355,13 @@ def _plain_name(pattern: re.Pattern[str] | None, name: str, types: Container[str
     match = pattern.fullmatch(name) if pattern is not None else None
     if match is None:
         return None
-    number, rest = match["number"], match["rest"]
+    number, orphan, type_name, rest = match.groups()  # one call, not four lookups
     if rest is not None and rest in types:
         return None  # towncrier takes the last type: the general way reads it
     counter = int(rest) if rest is not None and rest.isdigit() else 0
-    return (str(int(number)) if number is not None else match["orphan"], match["type"],
-            counter)
+    if number is None:
+        return orphan, type_name, counter
+    return (str(int(number)) if number[0] == "0" else number), type_name, counter
 
 
 def _scan_entries(
@@ -383,8 +384,6 @@ def _scan_entries(
     types = settings.types
     plain = _plain_name_pattern(settings)
     limit = component.max_fragment_bytes
-    # CPython's join of one listed name, without re-parsing the directory 10k times.
-    child = getattr(directory, "_make_child_relpath", directory.joinpath)
     for index, name in enumerate(entries.names):
         relpath = name if prefix == "." else f"{prefix}/{name}"
         if ignored(name.lower()) or entries.is_dir(index):
@@ -422,8 +421,7 @@ def _scan_entries(
                                     f"({issue}.{type_name}.N)"))
             continue
         seen[key] = relpath
-        fragments.append(Fragment(child(name), relpath, section, issue, type_name,
-                                  counter, checked))
+        fragments.append(Fragment(relpath, section, issue, type_name, counter, checked))
 
 
 def _checked_name(relpath: str, name: str, settings: TowncrierSettings,

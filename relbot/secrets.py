@@ -7,7 +7,6 @@ library logs, after python-semantic-release's ``masking_filter``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -27,6 +26,8 @@ def representations(secret: str) -> set[str]:
     (percent-encoded, ``+`` for spaces); the secret with and without the
     whitespace around it (a token pasted with a newline) is hidden in each.
     """
+    import json  # here: every command imports this module, few register a secret
+
     forms: set[str] = set()
     for value in {secret, secret.strip()}:
         if not value:

@@ -393,7 +393,7 @@ def test_announced_matches_whole_versions_and_names() -> None:
     from relbot.fragments import Fragment
 
     def fragment(text: str, kind: str = "removal") -> Fragment:
-        return Fragment(Path("x"), "x", "", "1", kind, 0, text)
+        return Fragment("x", "", "1", kind, 0, text)
 
     assert announced(["1.24"], [fragment("Drop v1.24.")])
     assert announced(["1.24"], [fragment("1.24.x is gone")])

@@ -36,7 +36,7 @@ def component(tmp_path: Path) -> Component:
 
 
 def frag(type_: str) -> Fragment:
-    return Fragment(Path(f"1.{type_}"), f"1.{type_}", "", "1", type_, 0, "text")
+    return Fragment(f"1.{type_}", "", "1", type_, 0, "text")
 
 
 @pytest.mark.parametrize(
