@@ -84,3 +84,24 @@ def test_a_resumed_scratch_copy_gets_the_current_docs_and_tests(tmp_path: Path) 
         assert not (where / ".git").exists()
     assert (work / "relbot" / "mod.py").read_text() == "X = 1\n"
     assert not (work / "mutants" / "relbot" / "mod.py").exists()  # mutmut writes that one
+
+
+def test_survivors_are_forgotten_before_their_rerun(tmp_path: Path) -> None:
+    """The survivors a resumed run tries again are unknown until mutmut has run them: a
+    budget that cuts the rerun leaves them "not checked", not "survived" from before."""
+    import json
+
+    from tools.mutation import forget_outcomes
+
+    module = MODULES["versions"]
+    meta = tmp_path / "mutants" / f"{module.path}.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {"relbot.versions.x_a__mutmut_1": 0, "relbot.versions.x_a__mutmut_2": 1,
+             "relbot.versions.x_a__mutmut_3": 0}
+    meta.write_text(json.dumps({"exit_code_by_key": codes, "durations_by_key": {}}))
+    forget_outcomes(tmp_path, module, ["relbot.versions.x_a__mutmut_1", "relbot.x_gone"])
+    data = json.loads(meta.read_text())
+    assert data["exit_code_by_key"] == {"relbot.versions.x_a__mutmut_1": None,
+                                        "relbot.versions.x_a__mutmut_2": 1,
+                                        "relbot.versions.x_a__mutmut_3": 0}
+    assert data["durations_by_key"] == {}

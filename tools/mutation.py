@@ -226,6 +226,9 @@ def run_module(name: str, max_children: int, budget: float,
             survivors = [m for m, s in _statuses(work).items()
                          if s not in CAUGHT and s != "not checked" and m not in known]
             if survivors:
+                # forgotten first, so that a budget cutting this rerun leaves those it did
+                # not reach "not checked" (a partial run), not "survived" from before
+                forget_outcomes(work, module, survivors)
                 mutmut(*survivors)  # once more, against the current tests
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after the budget of {budget:.0f} s; unfinished mutants are "
@@ -234,6 +237,19 @@ def run_module(name: str, max_children: int, budget: float,
     print(f"{name}: {len(statuses)} mutants in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     return statuses
+
+
+def forget_outcomes(work: Path, module: Module, mutants: list[str]) -> None:
+    """Set the stored outcome of ``mutants`` back to unknown in mutmut's record of the
+    module (``mutants/<path>.meta``, its ``exit_code_by_key``): mutmut then shows them
+    as not checked until it has run them again."""
+    meta = work / "mutants" / f"{module.path}.meta"
+    data = json.loads(meta.read_text())
+    codes = data["exit_code_by_key"]
+    for mutant in mutants:
+        if mutant in codes:
+            codes[mutant] = None
+    meta.write_text(json.dumps(data))
 
 
 def _keep_outcomes_of_new_tests(work: Path, module: Module) -> None:
