@@ -60,8 +60,9 @@ def _quiet_broken_pipe() -> None:
     sys.exit(EXIT_BROKEN_PIPE)
 
 
+# git's ident.c: an identity it cannot guess, or may not (user.useConfigOnly)
 _IDENTITY_HINTS = ("tell me who you are", "empty ident", "auto-detect email",
-                   "identity unknown")
+                   "identity unknown", "auto-detection is disabled")
 
 
 def _with_hint(exc: RelbotError) -> str:

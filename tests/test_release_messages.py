@@ -83,3 +83,72 @@ def test_a_refusal_without_a_hook_message_gives_gits_last_line(repo: Repo, tmp_p
     assert "the remote refused the push (" in result.err
     assert "refused by the remote:" not in result.err
     assert "pre-receive hook declined" in result.err
+
+
+def test_a_hotfix_plan_and_a_finish_plan_name_their_kind(tmp_path: Path) -> None:
+    """The plan's first line says "hotfix" for a hotfix from its release branch, and
+    "release" for a finish, named after the release branch it lands on."""
+    from tests.test_hotfix_flow import released_repo
+    from tests.test_prepare_flow import prepare_repo
+
+    (tmp_path / "hot").mkdir()
+    (tmp_path / "staged").mkdir()
+    hot = released_repo(tmp_path / "hot")
+    hot.git("checkout", "-q", "release/v8.1")
+    hot.write("docs/_releasenotes/hotfix/110.fix", "Urgent fix.\n")
+    hot.commit_all("The fix")
+    hot.git("push", "-q", "origin", "release/v8.1")
+    result = run(["cut", "--hotfix", "--dry-run", "--date", "2024-10-01"], hot.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("hotfix v8.1.1 of k8s from release/v8.1:\n  1. [todo] ")
+
+    staged = prepare_repo(tmp_path / "staged")
+    assert run(["cut", "--prepare", "--yes", "--date", "2024-10-01"], staged.path).code == 0
+    staged.git("checkout", "-q", "release-prepare/v8.1.0")
+    result = run(["cut", "--finish", "--dry-run", "--date", "2024-10-01"], staged.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("release v8.1.0 of k8s from release/v8.1 (resuming an "
+                                 "unfinished release):\n  1. [todo] ")
+
+
+def test_a_hotfix_on_the_wrong_release_branch_says_where_it_belongs(tmp_path: Path) -> None:
+    """A version file that asks for another line than the checked-out release branch is
+    refused in one sentence that names both branches and what to check."""
+    from tests.test_hotfix_flow import released_repo
+
+    repo = released_repo(tmp_path)
+    repo.git("checkout", "-q", "-b", "release/v8.0", "release/v8.1")
+    repo.write("docs/_releasenotes/hotfix/110.fix", "Urgent fix.\n")
+    repo.commit_all("A fix on the wrong line")
+    repo.git("push", "-q", "origin", "release/v8.0")
+    result = run(["cut", "--hotfix", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert ("hotfix 8.1.1 belongs on 'release/v8.1', but 'release/v8.0' is checked out; "
+            "check the version file on this branch.") in result.err
+
+
+def test_a_locked_branch_says_another_git_is_at_work(repo: Repo) -> None:
+    """A ref lock held by another git stops the release with the sentence that says so and
+    how to finish, and nothing is pushed."""
+    (repo.path / ".git" / "refs" / "heads" / "main.lock").write_text("")
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert ("another git command or relbot cut is changing this clone at the same time (a "
+            "ref or the index is locked); let it finish, then run relbot cut again to finish "
+            "v8.1.0.") in result.err
+    assert git(repo.remote, "tag", "--list") == ""
+
+
+def test_a_missing_identity_is_gits_reason_with_the_fix(repo: Repo,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a git identity the release stops at its commit with git's reason and the
+    two commands that set one, not as a clone locked by another git."""
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key)
+    repo.git("config", "user.useConfigOnly", "true")
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert "git does not know who you are; set `git config --global user.name" in result.err
+    assert "changing this clone at the same time" not in result.err
+    assert git(repo.remote, "tag", "--list") == ""
