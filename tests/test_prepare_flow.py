@@ -180,7 +180,9 @@ def test_killed_at_each_step_then_rerun(gitlab_repo: Repo, gitlab_standin: GitLa
 def test_finish_refuses_off_a_prepare_branch(repo: Repo) -> None:
     """--finish on main: one sentence naming the prepare branch format."""
     result = run(["cut", "--yes", "--finish"], repo.path)
-    assert result.code == 1 and "--finish runs on a prepare branch" in result.err
+    assert result.code == 1
+    assert ("--finish runs on a prepare branch (release-prepare/vX.Y.Z), not on 'main'."
+            in result.err)
 
 
 def test_prepare_flag_needs_the_prepare_flow(tmp_path: Path) -> None:
@@ -242,3 +244,22 @@ def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabSta
         client.http_post(f"/projects/{project.id}/merge_requests",
                          post_data={"source_branch": "c", "target_branch": "main"})
     assert missing.value.response_code == 400
+
+
+def test_finish_refuses_a_prepare_branch_behind_its_remote(repo: Repo, tmp_path: Path) -> None:
+    """Someone pushed to the prepare branch after this clone checked it out: finish refuses
+    before it merges or tags anything, and says to pull first."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "release-prepare/v8.1.0", str(repo.remote), str(other))
+    (other / "late.txt").write_text("a late fix\n")
+    git(other, "add", "late.txt")
+    git(other, "commit", "-q", "-m", "A late fix")
+    git(other, "push", "-q", "origin", "release-prepare/v8.1.0")
+    code, _, err = cut(repo, "--finish")
+    assert code == 1
+    assert ("'release-prepare/v8.1.0' is behind origin/release-prepare/v8.1.0: someone pushed "
+            "new commits; pull them first") in err
+    assert git(repo.remote, "tag", "--list") == ""
+    assert git(repo.remote, "branch", "--list", "release/*") == ""

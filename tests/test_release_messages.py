@@ -152,3 +152,36 @@ def test_a_missing_identity_is_gits_reason_with_the_fix(repo: Repo,
     assert "git does not know who you are; set `git config --global user.name" in result.err
     assert "changing this clone at the same time" not in result.err
     assert git(repo.remote, "tag", "--list") == ""
+
+
+def test_a_resumed_plan_marks_what_is_done(repo: Repo) -> None:
+    """After a cut that stopped before its push, the plan says it resumes and marks the
+    commit and the tag done and the push still to do."""
+    assert run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path).code == 0
+    result = run(["cut", "--dry-run", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "release v8.1.0 of k8s from main (resuming an unfinished release):"
+    assert [line.split("]")[0] for line in lines[1:4]] == ["  1. [done", "  2. [done",
+                                                          "  3. [todo"]
+
+
+@faults
+def test_a_refused_push_takes_back_the_release_branch_it_made(
+        tmp_path: Path) -> None:
+    """A first release of a new minor with create_release_branch makes release/vX.Y; when
+    the remote refuses the push, that branch goes with the commit and the tag."""
+    from tests.conftest import make_repo, yaook_like_files
+
+    files = yaook_like_files()
+    files["relbot.toml"] += "create_release_branch = true\n"
+    repo = make_repo(tmp_path, files)
+    add_fragments(repo, {"101.feature.shiny": "A shiny feature.\n"})
+    before = repo.git("rev-parse", "HEAD")
+    _hook(repo, "echo 'closed for the holidays' >&2\nexit 1\n")
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert "nothing was released and your branch is back where it was" in result.err
+    assert repo.git("branch", "--list", "release/*") == ""
+    assert repo.git("tag", "--list") == ""
+    assert repo.git("rev-parse", "HEAD") == before
