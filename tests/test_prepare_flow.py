@@ -263,3 +263,38 @@ def test_finish_refuses_a_prepare_branch_behind_its_remote(repo: Repo, tmp_path:
             "new commits; pull them first") in err
     assert git(repo.remote, "tag", "--list") == ""
     assert git(repo.remote, "branch", "--list", "release/*") == ""
+
+
+def test_finish_merges_into_a_release_branch_that_moved_during_the_soak(
+        repo: Repo, tmp_path: Path) -> None:
+    """A patch release's release branch got a commit after its prepare (pushed from another
+    clone, so this one lacks it): finish merges the prepared commit into that tip, tags the
+    merge, and leaves the local release branch where the remote's is."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    assert cut(repo, "--finish")[0] == 0
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
+    repo.push()
+    add_fragments(repo, {"103.fix": "Another fix.\n"})
+    assert cut(repo, "--prepare")[0] == 0
+    prepared = git(repo.remote, "rev-parse", "release-prepare/v8.1.1")
+
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "release/v8.1", str(repo.remote), str(other))
+    (other / "late.txt").write_text("a late fix on the release line\n")
+    git(other, "add", "late.txt")
+    git(other, "commit", "-q", "-m", "A late fix")
+    git(other, "push", "-q", "origin", "release/v8.1")
+    late = git(other, "rev-parse", "HEAD")
+
+    repo.git("checkout", "-q", "release-prepare/v8.1.1")
+    code, _, err = cut(repo, "--finish")
+    assert code == 0, err
+    merged = git(repo.remote, "rev-parse", "refs/heads/release/v8.1")
+    assert git(repo.remote, "rev-parse", f"{merged}^1", f"{merged}^2").split() == [
+        late, prepared]
+    assert git(repo.remote, "rev-parse", "v8.1.1^{commit}") == merged
+    assert repo.git("rev-parse", "refs/heads/release/v8.1") == merged
+    assert git(repo.remote, "show", f"{merged}:late.txt") == "a late fix on the release line"
+    assert git(repo.remote, "show", f"{merged}:version") == "8.1.1"
