@@ -298,3 +298,17 @@ def test_finish_merges_into_a_release_branch_that_moved_during_the_soak(
     assert repo.git("rev-parse", "refs/heads/release/v8.1") == merged
     assert git(repo.remote, "show", f"{merged}:late.txt") == "a late fix on the release line"
     assert git(repo.remote, "show", f"{merged}:version") == "8.1.1"
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_prepare_refuses_a_prepare_branch_someone_else_made(repo: Repo, where: str) -> None:
+    """A release-prepare branch that holds no release commit, in this clone or only on the
+    remote, is never taken over: one sentence says to delete it or give --version."""
+    if where == "local":
+        repo.git("branch", "release-prepare/v8.1.0")
+    else:
+        repo.git("push", "-q", "origin", "HEAD:refs/heads/release-prepare/v8.1.0")
+    code, _, err = cut(repo, "--prepare")
+    assert code == 1
+    assert ("branch release-prepare/v8.1.0 exists already but holds no release commit relbot "
+            "can finish; delete it or give --version.") in err

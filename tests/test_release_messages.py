@@ -185,3 +185,26 @@ def test_a_refused_push_takes_back_the_release_branch_it_made(
     assert repo.git("branch", "--list", "release/*") == ""
     assert repo.git("tag", "--list") == ""
     assert repo.git("rev-parse", "HEAD") == before
+
+
+@faults
+def test_a_hook_refusal_ending_in_a_blank_line_still_quotes_the_reason(repo: Repo) -> None:
+    """The hook's last line with words is its reason, whatever blank lines follow it."""
+    _hook(repo, "echo 'tags need a ticket' >&2\necho >&2\nexit 1\n")
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert "(refused by the remote: tags need a ticket)" in result.err
+
+
+@faults
+def test_a_refused_pre_release_push_says_the_branch_is_as_before(repo: Repo) -> None:
+    """A pre-release makes no commit: when its tag's push is refused, the tag goes and the
+    message says the branch is where it was."""
+    before = repo.git("rev-parse", "HEAD")
+    _hook(repo, "echo 'no release candidates today' >&2\nexit 1\n")
+    result = run(["cut", "--yes", "--pre", "rc", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert ("the remote refused the push (refused by the remote: no release candidates "
+            "today); nothing was released and your branch is back where it was") in result.err
+    assert repo.git("tag", "--list") == ""
+    assert repo.git("rev-parse", "HEAD") == before
