@@ -134,3 +134,45 @@ def test_all_and_component_exclude_each_other(monorepo: Repo) -> None:
     """--all with --component or --version is a usage error."""
     result = run(["cut", "--all", "--component", "k8s", "--yes"], monorepo.path)
     assert result.code == 2 and "does not go with --component" in result.err
+
+
+def test_cut_all_goes_past_a_component_with_nothing_to_release(monorepo: Repo) -> None:
+    """A component without fragments early in the list is skipped, not the end of the run:
+    the later ones are released, each step reported under its component's name."""
+    monorepo.write("operator/changes/2.fix", "operator fix.\n")
+    monorepo.write("baremetal/changes/3.feature", "baremetal feature.\n")
+    monorepo.commit_all("Fragments, none for k8s")
+    monorepo.push()
+    result = run(["cut", "--all", "--yes", "--date", "2024-10-01"], monorepo.path)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert any(line.startswith("k8s: skipped: ") for line in lines)
+    assert "operator: done: annotated tag holding the notes (operator/v1.0.1)" in lines
+    assert "baremetal: released baremetal/v1.1.0" in lines
+    assert sorted(git(monorepo.remote, "tag", "--list").split()) == [
+        "baremetal/v1.1.0", "operator/v1.0.1"]
+
+
+def test_cut_all_rerun_reports_every_component(monorepo: Repo) -> None:
+    """After cut --all released k8s alone, the rerun says k8s is released completely and
+    still reports the two components after it."""
+    monorepo.write("changes/1.feature", "k8s feature.\n")
+    monorepo.commit_all("A k8s fragment")
+    monorepo.push()
+    assert run(["cut", "--all", "--yes", "--date", "2024-10-01"], monorepo.path).code == 0
+    result = run(["cut", "--all", "--yes", "--json", "--date", "2024-10-01"], monorepo.path)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)["components"]
+    assert [c["component"] for c in data] == ["k8s", "operator", "baremetal"]
+    assert data[0]["skipped"] == "v1.1.0 is already released completely"
+
+
+def test_cut_all_dry_run_shows_each_plan(monorepo: Repo) -> None:
+    """cut --all --dry-run --json holds the plan of every component that has fragments."""
+    add_all_fragments(monorepo)
+    result = run(["cut", "--all", "--dry-run", "--json", "--date", "2024-10-01"], monorepo.path)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)["components"]
+    assert [c["tag"] for c in data] == ["v1.1.0", "operator/v1.0.1", "baremetal/v1.1.0"]
+    assert all(c["dry_run"] is True for c in data)
+    assert git(monorepo.remote, "tag", "--list") == ""
