@@ -115,3 +115,18 @@ def test_push_auth_env_rules() -> None:
         assert push_auth_env(other, server, token) == {}, other
     assert push_auth_env("https://gitlab.example/yaook/k8s.git", server, None) == {}
     assert push_auth_env("https://gitlab.example/yaook/k8s.git", None, token) == {}
+
+
+@pytest.mark.reliability("Secrets")
+def test_cut_all_pushes_with_the_token_too(
+        yaook_repo: Repo, gitlab_host: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cut --all pushes each component's release as cut does: the token as git's header, to
+    the CI server only."""
+    pushing_to(yaook_repo, gitlab_host)
+    monkeypatch.setenv("CI_SERVER_URL", url(gitlab_host))
+    monkeypatch.setenv("RELBOT_RELEASE_TOKEN", TOKEN)
+    result = run(["cut", "--all", "--yes"], yaook_repo.path)
+    assert result.code == 1, result.out + result.err
+    assert TOKEN not in result.out + result.err
+    headers = {header for _, header in gitlab_host.seen}
+    assert headers == {"Basic " + base64.b64encode(f"oauth2:{TOKEN}".encode()).decode()}
