@@ -101,6 +101,8 @@ def test_a_hotfix_plan_and_a_finish_plan_name_their_kind(tmp_path: Path) -> None
     result = run(["cut", "--hotfix", "--dry-run", "--date", "2024-10-01"], hot.path)
     assert result.code == 0, result.err
     assert result.out.startswith("hotfix v8.1.1 of k8s from release/v8.1:\n  1. [todo] ")
+    assert ("  4. [todo] the hotfix's changelog section and version file, offered to the "
+            "default branch: hotfix/main/v8.1.1 into main\n") in result.out
 
     staged = prepare_repo(tmp_path / "staged")
     assert run(["cut", "--prepare", "--yes", "--date", "2024-10-01"], staged.path).code == 0
