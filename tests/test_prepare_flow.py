@@ -312,3 +312,17 @@ def test_prepare_refuses_a_prepare_branch_someone_else_made(repo: Repo, where: s
     assert code == 1
     assert ("branch release-prepare/v8.1.0 exists already but holds no release commit relbot "
             "can finish; delete it or give --version.") in err
+
+
+def test_prepare_looks_at_the_remote_once(repo: Repo, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the prepare branch is taken already is read from the plan's one ls-remote."""
+    from tests.test_git_processes import git_logger
+
+    env, log = git_logger(tmp_path / "log")
+    monkeypatch.setenv("PATH", env["PATH"])
+    result = run(["cut", "--prepare", "--dry-run", "--date", DATE], repo.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("prepared release v8.1.0 of k8s from release-prepare/v8.1.0")
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("ls-remote") for call in calls) == 1, calls

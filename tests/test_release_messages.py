@@ -210,3 +210,65 @@ def test_a_refused_pre_release_push_says_the_branch_is_as_before(repo: Repo) -> 
             "today); nothing was released and your branch is back where it was") in result.err
     assert repo.git("tag", "--list") == ""
     assert repo.git("rev-parse", "HEAD") == before
+
+
+def test_a_pre_release_plan_asks_the_remote_once(repo: Repo, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbering rc.N reads the remote's release tags from the plan's one ls-remote, not
+    from a second one."""
+    from tests.test_git_processes import git_logger
+
+    repo.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    repo.git("tag", "-a", "-m", "rc", "v8.1.0-rc.1")
+    repo.git("push", "-q", "origin", "v8.1.0-rc.1")
+    repo.git("tag", "-d", "v8.1.0-rc.1")  # only the remote has it
+    env, log = git_logger(tmp_path / "log")
+    monkeypatch.setenv("PATH", env["PATH"])
+    result = run(["cut", "--pre", "rc", "--dry-run", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("pre-release v8.1.0-rc.2 of k8s from main:")
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
+
+
+def test_a_new_release_branch_is_planned_with_one_look_at_the_remote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether 8.1 is the newest line (and so gets release/v8.1) is read from the plan's
+    one ls-remote."""
+    from tests.conftest import make_repo, yaook_like_files
+    from tests.test_git_processes import git_logger
+
+    files = yaook_like_files()
+    files["relbot.toml"] += "create_release_branch = true\n"
+    (tmp_path / "repo").mkdir()
+    repo = make_repo(tmp_path / "repo", files)
+    add_fragments(repo, {"101.feature.shiny": "A shiny feature.\n"})
+    env, log = git_logger(tmp_path / "log")
+    monkeypatch.setenv("PATH", env["PATH"])
+    result = run(["cut", "--dry-run", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert "release branch at the release commit: release/v8.1" in result.out
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
+
+
+def test_a_hotfix_plan_looks_at_the_remote_once(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the hotfix's line is the newest (and so synced to the default branch) is
+    read from the plan's one ls-remote."""
+    from tests.test_git_processes import git_logger
+    from tests.test_hotfix_flow import released_repo
+
+    (tmp_path / "repo").mkdir()
+    hot = released_repo(tmp_path / "repo")
+    hot.git("checkout", "-q", "release/v8.1")
+    hot.write("docs/_releasenotes/hotfix/110.fix", "Urgent fix.\n")
+    hot.commit_all("The fix")
+    hot.git("push", "-q", "origin", "release/v8.1")
+    env, log = git_logger(tmp_path / "log")
+    monkeypatch.setenv("PATH", env["PATH"])
+    result = run(["cut", "--hotfix", "--dry-run", "--date", "2024-10-01"], hot.path)
+    assert result.code == 0, result.err
+    assert "offered to the default branch: hotfix/main/v8.1.1 into main" in result.out
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
