@@ -272,3 +272,31 @@ def test_a_hotfix_plan_looks_at_the_remote_once(tmp_path: Path,
     assert "offered to the default branch: hotfix/main/v8.1.1 into main" in result.out
     calls = log.read_text().splitlines()
     assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
+
+
+def test_a_tag_only_the_remote_has_stops_the_plan(repo: Repo) -> None:
+    """Someone released v8.1.0 from another clone: the plan refuses before any change and
+    says to pull, then check the version file."""
+    repo.git("tag", "-a", "-m", "elsewhere", "v8.1.0")
+    repo.git("push", "-q", "origin", "v8.1.0")
+    repo.git("tag", "-d", "v8.1.0")
+    before = repo.git("rev-parse", "HEAD")
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert ("tag v8.1.0 already exists on the remote: someone released it first; pull, then "
+            "check the version file.") in result.err
+    assert repo.git("rev-parse", "HEAD") == before
+
+
+def test_a_release_candidate_gets_no_release_branch(tmp_path: Path) -> None:
+    """create_release_branch makes release/vX.Y for the final X.Y.0, not for its rc."""
+    from tests.conftest import make_repo, yaook_like_files
+
+    files = yaook_like_files()
+    files["relbot.toml"] += "create_release_branch = true\n"
+    repo = make_repo(tmp_path, files)
+    add_fragments(repo, {"101.feature.shiny": "A shiny feature.\n"})
+    result = run(["cut", "--pre", "rc", "--dry-run", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("pre-release v8.1.0-rc.1 of k8s from main:")
+    assert "release branch" not in result.out
