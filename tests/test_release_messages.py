@@ -300,3 +300,8 @@ def test_a_release_candidate_gets_no_release_branch(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert result.out.startswith("pre-release v8.1.0-rc.1 of k8s from main:")
     assert "release branch" not in result.out
+    named = run(["cut", "--version", "8.1.0-rc.1", "--dry-run", "--date", "2024-10-01"],
+                repo.path)
+    assert named.code == 0, named.err
+    assert named.out.startswith("pre-release v8.1.0-rc.1 of k8s from main:")
+    assert "release branch" not in named.out
