@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from relbot.errors import RelbotError
 from relbot.gitlab_standin import GitLabStandIn
 from relbot.gitlab_standin.permissions import MAINTAINER
 from relbot.project import Project
-from relbot.release import write_hotfix_commit
+from relbot.release import NothingToRelease, write_hotfix_commit
 from relbot.release_commit import prove_release_commit
 from tests.conftest import Repo, git, make_repo, run, yaook_like_files
 from tests.gitlab_fixtures import cast, relbot_toml
@@ -170,3 +171,34 @@ def test_merged_hotfix_killed_then_rerun(tmp_path: Path, point: str,
     assert git(repo.remote, "rev-parse", "release/v8.1") == head
     assert git(repo.remote, "for-each-ref", "--format=%(refname)", "refs/heads/hotfix/main/"
                ) == "refs/heads/hotfix/main/v8.1.1"
+
+
+def test_hotfix_commit_reads_the_fragments_of_the_commit_it_is_given(tmp_path: Path) -> None:
+    """The hotfix release commit is made from the MR head's fragments, not from the work
+    tree (a merged-results pipeline checks out GitLab's merge commit): a fragment only the
+    work tree has is not released, and a head without hotfix fragments is refused so."""
+    repo = released_repo(tmp_path)
+    repo.git("checkout", "-q", "-b", "hotfix/v8.1/urgent", "release/v8.1")
+    empty_head = repo.git("rev-parse", "HEAD")
+    repo.write(f"{FRAGMENTS}/hotfix/110.fix", "Urgent fix.\n")
+    head = repo.commit_all("The fix")
+    repo.write(f"{FRAGMENTS}/hotfix/111.fix", "Only in the work tree.\n")
+    project = Project(repo.path)
+    commit = write_hotfix_commit(project, head, DATE, "release/v8.1")
+    changelog = git(repo.path, "show", f"{commit}:CHANGELOG.rst")
+    assert "- Urgent fix." in changelog and "Only in the work tree" not in changelog
+    with pytest.raises(NothingToRelease, match=(
+            f"there are no hotfix fragments in {FRAGMENTS}/hotfix: nothing to release.")):
+        write_hotfix_commit(project, empty_head, DATE, "release/v8.1")
+
+
+def test_hotfix_commit_refuses_a_version_file_that_is_no_version(tmp_path: Path) -> None:
+    """A version file at the MR head that holds no version is refused in one sentence that
+    names the file."""
+    repo = released_repo(tmp_path)
+    repo.git("checkout", "-q", "-b", "hotfix/v8.1/urgent", "release/v8.1")
+    repo.write(f"{FRAGMENTS}/hotfix/110.fix", "Urgent fix.\n")
+    repo.write("version", "eight point one\n")
+    head = repo.commit_all("The fix, and a broken version file")
+    with pytest.raises(RelbotError, match="version file version holds"):
+        write_hotfix_commit(Project(repo.path), head, DATE, "release/v8.1")

@@ -305,3 +305,17 @@ def test_a_release_candidate_gets_no_release_branch(tmp_path: Path) -> None:
     assert named.code == 0, named.err
     assert named.out.startswith("pre-release v8.1.0-rc.1 of k8s from main:")
     assert "release branch" not in named.out
+
+
+def test_after_a_release_only_the_same_ask_is_told_it_is_done(repo: Repo) -> None:
+    """Right after v8.1.0 is released, the same cut says it is done; a cut that asks for
+    something else (a release candidate, another version) is planned as a new release, and
+    finds nothing to release."""
+    assert run(["cut", "--yes", "--date", "2024-10-01"], repo.path).code == 0
+    same = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert same.code == 0, same.err
+    assert "v8.1.0 is already released completely; nothing to do." in same.out
+    for other in (["--pre", "rc"], ["--version", "9.0.0"]):
+        result = run(["cut", "--yes", "--date", "2024-10-01", *other], repo.path)
+        assert result.code == 1, (other, result.out)
+        assert "there are no pending fragments in docs/_releasenotes" in result.err, other
