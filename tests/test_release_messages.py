@@ -315,6 +315,9 @@ def test_after_a_release_only_the_same_ask_is_told_it_is_done(repo: Repo) -> Non
     same = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
     assert same.code == 0, same.err
     assert "v8.1.0 is already released completely; nothing to do." in same.out
+    named = run(["cut", "--yes", "--version", "v8.1.0", "--date", "2024-10-01"], repo.path)
+    assert named.code == 0, named.err
+    assert "v8.1.0 is already released completely; nothing to do." in named.out
     for other in (["--pre", "rc"], ["--version", "9.0.0"]):
         result = run(["cut", "--yes", "--date", "2024-10-01", *other], repo.path)
         assert result.code == 1, (other, result.out)
