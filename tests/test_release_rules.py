@@ -390,3 +390,70 @@ def test_default_branch_refusals_say_how_to_fix_them(tmp_path: Path, yaook_repo:
     assert default_branch(local, component, GitRepo(yaook_repo.path), False, "topic") == "topic"
     named = dataclasses.replace(local, default_branch="trunk")
     assert default_branch(named, component, GitRepo(yaook_repo.path), False, "topic") == "trunk"
+
+
+@pytest.mark.parametrize(("args", "code", "sentence"), [
+    (["--pre", "rc", "--hotfix"], 2,
+     "--pre and --hotfix do not go together; a hotfix is a final patch release."),
+    (["--prepare", "--finish"], 2,
+     "--prepare and --finish are two runs: prepare first, finish after the soak."),
+    (["--prepare", "--pre", "rc"], 2, "--prepare and --finish do not go with --pre or --hotfix."),
+    (["--finish", "--hotfix"], 2, "--prepare and --finish do not go with --pre or --hotfix."),
+    (["--prepare"], 2, "component 'k8s' releases directly (release_flow = \"direct\"); "
+                       "--prepare and --finish need release_flow = \"prepare\"."),
+    (["--version", "8.1.0-rc.1", "--pre", "rc"], 2,
+     "--version names a pre-release already; leave out --pre."),
+], ids=["pre-hotfix", "prepare-finish", "prepare-pre", "finish-hotfix", "prepare-direct",
+        "version-pre"])
+def test_options_that_do_not_go_together(repo: Repo, args: list[str], code: int,
+                                         sentence: str) -> None:
+    """Each contradictory combination of cut's options is one sentence, before any change."""
+    before = repo.refs()
+    result = run(["cut", "--yes", *args], repo.path)
+    assert result.code == code, result.out + result.err
+    assert result.err == f"relbot: {sentence}\n"
+    assert repo.refs() == before
+
+
+@pytest.mark.parametrize(("state", "sentence"), [
+    ("CHERRY_PICK_HEAD", "a cherry-pick is in progress; finish it (git commit) or abort it "
+                         "first, then cut."),
+    ("REVERT_HEAD", "a revert is in progress; finish it (git commit) or abort it first, then "
+                    "cut."),
+    ("rebase-merge", "a rebase is in progress; finish it (git rebase --continue) or abort it "
+                     "first, then cut."),
+    ("rebase-apply", "a rebase is in progress; finish it (git rebase --continue) or abort it "
+                     "first, then cut."),
+])
+def test_an_operation_in_progress_is_finished_first(repo: Repo, state: str,
+                                                    sentence: str) -> None:
+    """A cherry-pick, revert or rebase half done: the cut says which, and what to do."""
+    gitdir = repo.path / ".git"
+    if state.endswith("_HEAD"):
+        (gitdir / state).write_text(repo.git("rev-parse", "HEAD") + "\n")
+    else:
+        (gitdir / state).mkdir()
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 1
+    assert result.err == f"relbot: {sentence}\n"
+
+
+def test_a_detached_head_outside_ci_is_refused(repo: Repo) -> None:
+    """Outside CI nothing says which branch a detached HEAD releases: check one out."""
+    repo.git("checkout", "-q", "--detach", "HEAD")
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 1
+    assert result.err == "relbot: HEAD is detached; check out the branch to release from.\n"
+
+
+def test_a_repository_without_commits_is_refused(tmp_path: Path) -> None:
+    """A fresh `git init` with relbot's files not yet committed: nothing to release from."""
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    for path, text in yaook_like_files().items():
+        target = work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    result = run(["cut", "--yes"], work)
+    assert result.code == 1
+    assert result.err == "relbot: the repository has no commits yet.\n"
