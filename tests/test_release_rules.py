@@ -457,3 +457,11 @@ def test_a_repository_without_commits_is_refused(tmp_path: Path) -> None:
     result = run(["cut", "--yes"], work)
     assert result.code == 1
     assert result.err == "relbot: the repository has no commits yet.\n"
+
+
+def test_a_final_version_with_pre_names_its_first_candidate(repo: Repo) -> None:
+    """--version of a final version with --pre asks for that version's next candidate."""
+    result = run(["cut", "--dry-run", "--version", "9.0.0", "--pre", "rc", "--date",
+                  "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("pre-release v9.0.0-rc.1 of k8s from main:")
