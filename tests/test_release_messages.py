@@ -322,3 +322,32 @@ def test_after_a_release_only_the_same_ask_is_told_it_is_done(repo: Repo) -> Non
         result = run(["cut", "--yes", "--date", "2024-10-01", *other], repo.path)
         assert result.code == 1, (other, result.out)
         assert "there are no pending fragments in docs/_releasenotes" in result.err, other
+
+
+def test_the_json_of_a_plan_and_of_a_run(repo: Repo) -> None:
+    """cut --json gives every key of the plan, and a run adds what it did: the commit, the
+    steps done, each step marked done."""
+    import json
+
+    add_fragments(repo, {"102.fix": "A fix.\n"})
+    plan = json.loads(run(["cut", "--dry-run", "--json", "--date", "2024-10-01"],
+                          repo.path).out)
+    notes, release_notes = plan.pop("notes"), plan.pop("release_notes")
+    assert notes.startswith("v8.1.0 (2024-10-01)\n-------------------\n\nNew Features\n")
+    assert release_notes.startswith("\n### New Features\n\n- A shiny feature. ([!101](")
+    steps = [{"step": "commit", "done": False, "detail": "Release v8.1.0"},
+             {"step": "tag", "done": False, "detail": "v8.1.0"},
+             {"step": "push", "done": False, "detail": "main, v8.1.0 to origin"}]
+    fragments = ["docs/_releasenotes/101.feature.shiny", "docs/_releasenotes/102.fix"]
+    assert plan == {"component": "k8s", "version": "8.1.0", "tag": "v8.1.0", "branch": "main",
+                    "flow": "direct", "prerelease": False, "hotfix": False, "resumed": False,
+                    "dry_run": True, "commit": None, "release_url": None,
+                    "fragments": fragments, "steps": steps, "steps_done": [], "messages": []}
+
+    done = json.loads(run(["cut", "--yes", "--no-push", "--json", "--date", "2024-10-01"],
+                          repo.path).out)
+    assert done.pop("notes") == notes
+    assert done.pop("release_notes") == release_notes
+    assert done == {**plan, "dry_run": False, "commit": repo.git("rev-parse", "HEAD"),
+                    "steps": [{**step, "done": True} for step in steps[:2]],
+                    "steps_done": ["commit", "tag"]}
