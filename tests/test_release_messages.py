@@ -351,3 +351,20 @@ def test_the_json_of_a_plan_and_of_a_run(repo: Repo) -> None:
     assert done == {**plan, "dry_run": False, "commit": repo.git("rev-parse", "HEAD"),
                     "steps": [{**step, "done": True} for step in steps[:2]],
                     "steps_done": ["commit", "tag"]}
+
+
+def test_an_unpushed_release_candidate_is_resumed_not_renumbered(repo: Repo) -> None:
+    """rc.1 tagged but not pushed: the next cut --pre resumes rc.1 (its tag done, its push
+    to do) and pushes it, rather than making rc.2."""
+    assert run(["cut", "--pre", "rc", "--yes", "--no-push", "--date", "2024-10-01"],
+               repo.path).code == 0
+    plan = run(["cut", "--pre", "rc", "--dry-run", "--date", "2024-10-01"], repo.path)
+    assert plan.code == 0, plan.err
+    lines = plan.out.splitlines()
+    assert lines[0] == ("pre-release v8.1.0-rc.1 of k8s from main (resuming an unfinished "
+                        "release):")
+    assert lines[1].startswith("  1. [done] annotated tag holding the notes: v8.1.0-rc.1")
+    assert lines[2].startswith("  2. [todo] atomic push")
+    result = run(["cut", "--pre", "rc", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 0, result.err
+    assert git(repo.remote, "tag", "--list") == "v8.1.0-rc.1"
