@@ -248,6 +248,7 @@ def test_a_new_release_branch_is_planned_with_one_look_at_the_remote(
     result = run(["cut", "--dry-run", "--date", "2024-10-01"], repo.path)
     assert result.code == 0, result.err
     assert "release branch at the release commit: release/v8.1" in result.out
+    assert "atomic push of branch and tag: main, release/v8.1, v8.1.0 to origin" in result.out
     calls = log.read_text().splitlines()
     assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
 
@@ -368,3 +369,17 @@ def test_an_unpushed_release_candidate_is_resumed_not_renumbered(repo: Repo) -> 
     result = run(["cut", "--pre", "rc", "--yes", "--date", "2024-10-01"], repo.path)
     assert result.code == 0, result.err
     assert git(repo.remote, "tag", "--list") == "v8.1.0-rc.1"
+
+
+def test_a_local_tag_moved_off_the_release_commit_is_refused(repo: Repo) -> None:
+    """A rerun finds the release's tag on another commit: it moves nothing and says which
+    commits, and to delete or move the tag by hand."""
+    assert run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path).code == 0
+    release = repo.git("rev-parse", "HEAD")
+    parent = repo.git("rev-parse", "HEAD~1")
+    repo.git("tag", "-f", "-a", "-m", "moved", "v8.1.0", parent)
+    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
+    assert result.code == 1
+    assert (f"tag v8.1.0 exists but points at {parent[:12]}, not at the release commit "
+            f"{release[:12]}; delete or move it by hand.") in result.err
+    assert git(repo.remote, "tag", "--list") == ""
