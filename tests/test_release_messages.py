@@ -383,3 +383,20 @@ def test_a_local_tag_moved_off_the_release_commit_is_refused(repo: Repo) -> None
     assert (f"tag v8.1.0 exists but points at {parent[:12]}, not at the release commit "
             f"{release[:12]}; delete or move it by hand.") in result.err
     assert git(repo.remote, "tag", "--list") == ""
+
+
+def test_the_tag_message_is_a_subject_line_then_the_notes(repo: Repo) -> None:
+    """A release's tag says the commit message's subject, a pre-release's "Pre-release
+    <tag>", each followed by a blank line and the notes."""
+    assert run(["cut", "--pre", "rc", "--yes", "--no-push", "--date", "2024-10-01"],
+               repo.path).code == 0
+    rc = repo.git("tag", "-l", "--format=%(contents)", "v8.1.0-rc.1")
+    assert rc.startswith("Pre-release v8.1.0-rc.1\n\nv8.1.0-rc.1 (2024-10-01)\n")
+    repo.write("relbot.toml", (repo.path / "relbot.toml").read_text()
+               + 'commit_message = "Release {component} {tag} ({version})"\n')
+    repo.commit_all("Name the component in release commits")
+    assert run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], repo.path).code == 0
+    final = repo.git("tag", "-l", "--format=%(contents)", "v8.1.0")
+    assert final.startswith("Release k8s v8.1.0 (8.1.0)\n\nv8.1.0 (2024-10-01)\n")
+    assert final.rstrip("\n").endswith("- A shiny feature. (`!101 "
+                                       "<https://gitlab.com/yaook/k8s/-/merge_requests/101>`_)")
