@@ -465,3 +465,17 @@ def test_a_final_version_with_pre_names_its_first_candidate(repo: Repo) -> None:
                   "2024-10-01"], repo.path)
     assert result.code == 0, result.err
     assert result.out.startswith("pre-release v9.0.0-rc.1 of k8s from main:")
+
+
+def test_a_dirty_work_tree_names_three_files_and_says_there_are_more(repo: Repo) -> None:
+    """More than three changed files: the refusal names the first three and an ellipsis."""
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        repo.write(name, "not committed\n")
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 1
+    assert result.err == ("relbot: the work tree is not clean (a.txt, b.txt, c.txt …); "
+                          "commit or stash first.\n")
+    (repo.path / "d.txt").unlink()
+    result = run(["cut", "--yes"], repo.path)
+    assert result.err == ("relbot: the work tree is not clean (a.txt, b.txt, c.txt); commit "
+                          "or stash first.\n")
