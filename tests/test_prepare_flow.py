@@ -326,3 +326,32 @@ def test_prepare_looks_at_the_remote_once(repo: Repo, tmp_path: Path,
     assert result.out.startswith("prepared release v8.1.0 of k8s from release-prepare/v8.1.0")
     calls = log.read_text().splitlines()
     assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
+
+
+def test_finish_on_a_prepare_branch_without_a_prepared_release(repo: Repo) -> None:
+    """A branch named like a prepare branch but made by hand holds nothing to finish: one
+    sentence says so."""
+    repo.git("checkout", "-q", "-b", "release-prepare/v9.9.9")
+    repo.git("push", "-q", "origin", "release-prepare/v9.9.9")
+    code, _, err = cut(repo, "--finish")
+    assert code == 1
+    assert ("'release-prepare/v9.9.9' holds no release commit of 'k8s' made by `relbot cut "
+            "--prepare`; nothing to finish.") in err
+
+
+def test_finish_resumes_a_finish_that_tagged_but_did_not_push(repo: Repo) -> None:
+    """finish --no-push merges and tags locally; the next finish marks both done and only
+    pushes, so the tag stays on the prepared commit."""
+    assert cut(repo, "--prepare")[0] == 0
+    prepared = git(repo.remote, "rev-parse", "release-prepare/v8.1.0")
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    assert cut(repo, "--finish", "--no-push")[0] == 0
+    assert git(repo.remote, "tag", "--list") == ""
+    plan = run(["cut", "--finish", "--dry-run", "--date", DATE], repo.path)
+    assert plan.code == 0, plan.err
+    marks = [line.split("]")[0].strip() for line in plan.out.splitlines()[1:4]]
+    assert marks == ["1. [done", "2. [done", "3. [todo"], plan.out
+    code, _, err = cut(repo, "--finish")
+    assert code == 0, err
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == prepared
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared

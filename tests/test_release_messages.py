@@ -82,7 +82,8 @@ def test_a_refusal_without_a_hook_message_gives_gits_last_line(repo: Repo, tmp_p
     assert result.code == 1
     assert "the remote refused the push (" in result.err
     assert "refused by the remote:" not in result.err
-    assert "pre-receive hook declined" in result.err
+    assert ("the remote refused the push (refs/tags/v8.1.0: [remote rejected] (pre-receive "
+            "hook declined)); nothing was released") in result.err
 
 
 def test_a_hotfix_plan_and_a_finish_plan_name_their_kind(tmp_path: Path) -> None:
