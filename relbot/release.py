@@ -1127,7 +1127,7 @@ def _do_sync(plan: ReleasePlan, project: Project, git: GitRepo, forge: Forge,
         result = git.push_atomic([f"{commit}:refs/heads/{branch}"], env=progress.push_env)
         if not result.ok:
             raise ReleaseRefused(f"the remote refused the sync branch {branch} ("
-                                 f"{_rejection(plan, git, result.message)}); {plan.tag} itself "
+                                 f"{_refusal_reason(branch, result.message)}); {plan.tag} itself "
                                  "is released; run relbot cut --hotfix again.")
     found = forge.ensure_merge_request(
         branch, default, f"Sync hotfix {plan.tag} to {default}",
@@ -1201,11 +1201,18 @@ def write_hotfix_commit(project: Project, base: str, date: str, target_branch: s
 
 
 def _rejection(plan: ReleasePlan, git: GitRepo, message: str) -> str:
+    """Why the release's push was refused: its tag on the remote, else the push's words."""
     refs = git.ls_remote([f"refs/tags/{plan.tag}"])
     if refs:
         return f"the remote already has tag {plan.tag}: someone released first"
+    return _refusal_reason(plan.branch, message)
+
+
+def _refusal_reason(branch: str, message: str) -> str:
+    """Why a push to ``branch`` was refused, from what the remote said (a push that did not
+    carry the release's tag, such as a hotfix's sync branch, must not blame that tag)."""
     if any(word in message for word in ("fetch first", "non-fast-forward", "stale info")):
-        return f"someone pushed to {plan.branch} first"
+        return f"someone pushed to {branch} first"
     hook = [line.removeprefix("remote:").strip() for line in message.splitlines()
             if line.startswith("remote:") and line.removeprefix("remote:").strip()]
     if hook:

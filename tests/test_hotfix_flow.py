@@ -116,6 +116,11 @@ def test_sync_merge_request_with_gitlab(tmp_path: Path, gitlab_standin: GitLabSt
     mrs = [(m.source_branch, m.target_branch) for m in gitlab_standin.state.merge_requests.values()
            if m.project_id == project.id]
     assert mrs == [("hotfix/main/v8.1.1", "main")]
+    (sync,) = [m for m in gitlab_standin.state.merge_requests.values()
+               if m.project_id == project.id]
+    assert (sync.title, sync.labels) == ("Sync hotfix v8.1.1 to main", ["Release"])
+    assert sync.description == ("relbot released v8.1.1 on release/v8.1; this brings its "
+                                "changelog section and version file to main.")
     assert cut(repo, "--hotfix")[0] == 0
     assert len([m for m in gitlab_standin.state.merge_requests.values()
                 if m.project_id == project.id]) == 1
@@ -202,3 +207,21 @@ def test_hotfix_commit_refuses_a_version_file_that_is_no_version(tmp_path: Path)
     head = repo.commit_all("The fix, and a broken version file")
     with pytest.raises(RelbotError, match="version file version holds"):
         write_hotfix_commit(Project(repo.path), head, DATE, "release/v8.1")
+
+
+def test_a_refused_sync_branch_says_the_hotfix_itself_is_released(tmp_path: Path) -> None:
+    """The remote takes the hotfix's branch and tag but refuses the sync branch to the
+    default branch: the release stands, and one sentence says why the sync failed and to
+    run cut --hotfix again."""
+    repo = released_repo(tmp_path)
+    hotfix_mr(repo)
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/heads/hotfix/*) '
+                    "echo 'no hotfix branches here' >&2; exit 1;; esac; done\n")
+    hook.chmod(0o755)
+    code, _, err = cut(repo, "--hotfix")
+    assert code == 1
+    assert ("the remote refused the sync branch hotfix/main/v8.1.1 (refused by the remote: "
+            "no hotfix branches here); v8.1.1 itself is released; run relbot cut --hotfix "
+            "again.") in err
+    assert git(repo.remote, "tag", "--list").split() == ["v8.1.0", "v8.1.1"]
