@@ -107,6 +107,13 @@ def test_whole_flow_with_gitlab_and_a_patch_release(gitlab_repo: Repo,
     assert code == 0, err
     assert releases(gitlab_standin) == ["v8.1.0"]
     assert merge_requests(gitlab_standin) == [("release/v8.1", "main", "opened")]
+    project = gitlab_standin.state.project(PROJECT)
+    (back,) = [mr for mr in gitlab_standin.state.merge_requests.values()
+               if mr.project_id == project.id]
+    assert (back.title, back.labels) == ("Merge release/v8.1 (v8.1.0) back into main",
+                                         ["Release"])
+    assert back.description == ("relbot released v8.1.0 on release/v8.1; this brings its "
+                                "changelog and version file to main.")
     assert cut(repo, "--finish")[0] == 0
     assert merge_requests(gitlab_standin) == [("release/v8.1", "main", "opened")]
 
