@@ -479,3 +479,27 @@ def test_a_dirty_work_tree_names_three_files_and_says_there_are_more(repo: Repo)
     result = run(["cut", "--yes"], repo.path)
     assert result.err == ("relbot: the work tree is not clean (a.txt, b.txt, c.txt); commit "
                           "or stash first.\n")
+
+
+def test_a_shallow_clone_with_a_version_file_may_release(repo: Repo, tmp_path: Path) -> None:
+    """With a version file the tags are not needed: a shallow CI clone plans the release."""
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-tags", f"file://{repo.remote}",
+        str(shallow))
+    result = run(["cut", "--dry-run", "--date", "2024-10-01"], shallow)
+    assert result.code == 0, result.err
+    assert result.out.startswith("release v8.1.0 of k8s from main:")
+
+
+def test_the_branch_refusals_are_whole_sentences(repo: Repo) -> None:
+    """A release off the default branch, and a hotfix off a release branch, each say where
+    it belongs in one sentence."""
+    repo.git("checkout", "-q", "-b", "feature/x")
+    result = run(["cut", "--yes"], repo.path)
+    assert result.code == 1
+    assert result.err == ("relbot: releases are cut on the default branch 'main', not on "
+                          "'feature/x' (hotfixes: --hotfix on a release branch).\n")
+    result = run(["cut", "--yes", "--hotfix"], repo.path)
+    assert result.code == 1
+    assert result.err == ("relbot: a hotfix is cut on a release branch (release/vX.Y), not on "
+                          "'feature/x'.\n")
