@@ -255,3 +255,21 @@ def test_a_branch_behind_a_finished_release_is_told_to_pull(repo: Repo, tmp_path
     other.git("pull", "-q")
     again = run(["cut", "--yes"], other.path)
     assert again.code == 0 and "already released completely" in again.out
+
+
+def test_a_release_commit_without_a_date_takes_the_reruns_date(yaook_repo: Repo) -> None:
+    """A release commit made before relbot recorded its date (no Relbot-Date trailer) is
+    finished with the date the rerun gives, in the tag's notes."""
+    add_fragments(yaook_repo, {"101.feature.shiny": "A shiny feature.\n"})
+    assert run(["cut", "--yes", "--no-push", "--date", "2024-10-01"], yaook_repo.path).code == 0
+    yaook_repo.git("tag", "-d", "v8.1.0")
+    message = yaook_repo.git("log", "-1", "--format=%B")
+    assert "Relbot-Date: 2024-10-01" in message
+    yaook_repo.git("commit", "-q", "--amend", "-m",
+                   "\n".join(line for line in message.splitlines()
+                             if not line.startswith("Relbot-Date:")))
+    result = run(["cut", "--yes", "--date", "2024-11-11"], yaook_repo.path)
+    assert result.code == 0, result.err
+    assert yaook_repo.git("rev-list", "--count", "origin/main..HEAD") == "0"
+    notes = yaook_repo.git("tag", "-l", "--format=%(contents)", "v8.1.0")
+    assert "v8.1.0 (2024-11-11)" in notes
