@@ -286,6 +286,8 @@ def test_finish_merges_into_a_release_branch_that_moved_during_the_soak(
     add_fragments(repo, {"103.fix": "Another fix.\n"})
     assert cut(repo, "--prepare")[0] == 0
     prepared = git(repo.remote, "rev-parse", "release-prepare/v8.1.1")
+    assert git(repo.remote, "log", "-1", "--format=%s", f"{prepared}^") == (
+        "Merge main into release-prepare/v8.1.1")
 
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", "-b", "release/v8.1", str(repo.remote), str(other))
@@ -362,3 +364,15 @@ def test_finish_resumes_a_finish_that_tagged_but_did_not_push(repo: Repo) -> Non
     assert code == 0, err
     assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == prepared
     assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == prepared
+
+
+def test_a_refused_prepare_push_does_not_claim_to_undo(repo: Repo) -> None:
+    """A prepare makes its commit on the prepare branch, not on yours: when the remote
+    refuses the push, the sentence says nothing was released, and claims no undo."""
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'no prepare branches today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    code, _, err = cut(repo, "--prepare")
+    assert code == 1
+    assert ("the remote refused the push (refused by the remote: no prepare branches today); "
+            "nothing was released; fix what the remote objects to") in err
