@@ -319,3 +319,115 @@ def test_odd_file_names_in_a_revision(repo: Repo, name: bytes) -> None:
         assert revision.kind(shown) == "file"
         assert revision.read_bytes(shown, 100) == b"odd\n"
     assert shown in WorkTree(repo.path).files()
+
+
+# -- TOML nesting: counted before parsing, and checked after ---------------------------------
+
+@pytest.mark.parametrize(("text", "depth"), [
+    ("", 0),
+    ("a = 1\n", 0),
+    ("[tool.relbot]\nx = [1, {y = [2]}]\n", 3),
+    ("a = [[[]]]\nb = [[]]\n", 3),  # the deepest, not the last
+    ("a = [[1], [[2]]]\n", 3),  # a closer takes back one level
+    ("a = ]]]][[\n", 2),  # a stray closer does not count below zero
+    ('a = "[[[["\nb = [1]\n', 1),  # inside a string
+    ("a = '[[[['\nb = [1]\n", 1),
+    ('a = """\n[[[[\n"""\nb = [1]\n', 1),  # a multi-line string spans lines
+    ("a = '''\n[[[[\n'''\nb = [1]\n", 1),
+    ('a = "\\"[[[["\nb = [1]\n', 1),  # an escaped quote does not end the string
+    ('a = """\\"""[[[["""\nb = [1]\n', 1),
+    ("a = '\\'[[\n", 2),  # a literal string has no escapes: it ended at the second quote
+    ('a = "[[\nb = [1]\n', 1),  # a one-line string ends at its line, even unterminated
+    ("a = '[[\nb = [1]\n", 1),
+    ('a = "[[\\\n[[\nb = [1]\n', 1),  # a backslash carries the string over the line end
+    ('a = """[[', 0),  # unterminated at the end of the text
+    ("a = '''[[", 0),
+    ('a = "', 0),
+    ("# [[[[\nb = [1]\n", 1),  # a comment, to the end of its line
+    ("b = [1] # ]]]] [[[[\nc = [[2]]\n", 2),
+    ("#", 0),
+])
+def test_inline_depth_counts_brackets_outside_strings_and_comments(text: str,
+                                                                   depth: int) -> None:
+    """The nesting counted before parsing skips what TOML reads as a string or a comment."""
+    from relbot.tree import _inline_depth
+
+    assert _inline_depth(text) == depth
+
+
+def test_nesting_counts_lists_and_tables() -> None:
+    """Each list or table inside another adds one level; a plain value adds none."""
+    from relbot.tree import nesting
+
+    assert nesting(1) == 0
+    assert nesting({}) == 1
+    assert nesting({"a": [1, {"b": []}], "c": 2}) == 4
+    assert nesting([[], [[[]]]]) == 4
+    deep: list[object] = []
+    for _ in range(50):
+        deep = [deep]
+    assert nesting(deep, limit=5) == 6  # stops counting just past the limit
+    assert nesting(deep) == 34
+
+
+def test_toml_at_the_nesting_limit_is_read() -> None:
+    """Nested exactly as deeply as allowed, inline or by dotted keys: read as written."""
+    from relbot.tree import parse_toml
+
+    inline = "a = " + "[" * 31 + "]" * 31 + "\n"  # the document's table is one level
+    expected: list[object] = []
+    for _ in range(30):
+        expected = [expected]
+    assert parse_toml(inline, "in.toml") == {"a": expected}
+    dotted: object = parse_toml(".".join(["k"] * 32) + " = 1\n", "dot.toml")
+    for _ in range(32):
+        assert isinstance(dotted, dict)
+        dotted = dotted["k"]
+    assert dotted == 1
+
+
+@pytest.mark.parametrize("text", [
+    "a = " + "[" * 32 + "]" * 32 + "\n",  # tomllib reads it; then too deep
+    ".".join(["k"] * 33) + " = 1\n",  # no bracket at all
+    "a = " + "[" * 33 + "]" * 33 + "\n",  # refused before tomllib recurses
+])
+def test_toml_past_the_nesting_limit_is_refused_naming_the_file(text: str) -> None:
+    """One level too deep, however it is nested: refused in one sentence naming the file."""
+    from relbot.tree import parse_toml
+
+    with pytest.raises(Refused) as caught:
+        parse_toml(text, "conf/deep.toml")
+    assert caught.value.rule == "bad-toml"
+    assert caught.value.path == "conf/deep.toml"
+    assert str(caught.value) == ("conf/deep.toml nests tables or arrays too deeply "
+                                 "(at most 32).")
+
+
+def test_broken_toml_at_the_nesting_limit_is_reported_as_broken() -> None:
+    """32 brackets are within the limit: an unclosed document is invalid TOML, not too deep."""
+    from relbot.tree import parse_toml
+
+    with pytest.raises(Refused) as caught:
+        parse_toml("a = " + "[" * 32 + "\n", "broken.toml")
+    assert caught.value.rule == "bad-toml"
+    assert caught.value.path == "broken.toml"
+    assert str(caught.value).startswith("broken.toml is not valid TOML: ")
+
+
+@pytest.mark.parametrize("error", [RecursionError, MemoryError])
+def test_a_parser_out_of_stack_or_memory_is_too_deep(monkeypatch: pytest.MonkeyPatch,
+                                                     error: type[Exception]) -> None:
+    """Should tomllib run out of stack or memory, the file is refused like any bomb."""
+    import tomllib
+
+    from relbot.tree import parse_toml
+
+    def exhausted(text: str) -> dict[str, object]:
+        raise error
+
+    monkeypatch.setattr(tomllib, "loads", exhausted)
+    with pytest.raises(Refused) as caught:
+        parse_toml("a = [[1]]\n", "tight.toml")
+    assert caught.value.rule == "bad-toml"
+    assert caught.value.path == "tight.toml"
+    assert str(caught.value) == "tight.toml nests tables or arrays too deeply (at most 32)."
