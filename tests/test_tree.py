@@ -124,11 +124,17 @@ def test_no_path_is_refused(path: str) -> None:
 
 
 @hostile
-def test_a_path_through_a_linked_directory_is_refused(tree: Tree) -> None:
+def test_a_path_through_a_linked_directory_is_refused(tree: Tree, repo: Repo) -> None:
+    (repo.path / "dir" / "sublink").symlink_to("sub")  # a link deeper down, too
+    repo.commit_all("a nested link")
     with pytest.raises(Refused) as caught:
         tree.check_path("dirlink/b.txt")
+    assert caught.value.rule == "outside"
     assert str(caught.value) == ("dirlink/b.txt passes through a linked directory; relbot "
                                  "never reads through links.")
+    with pytest.raises(Refused) as caught:
+        tree.check_path("dir/sublink/c.txt")
+    assert caught.value.rule == "outside"
     assert tree.check_path("dir/sub/c.txt") == "dir/sub/c.txt"
 
 
