@@ -120,6 +120,7 @@ def test_a_path_out_of_the_tree_is_refused(tree: Tree, path: str) -> None:
 def test_no_path_is_refused(path: str) -> None:
     with pytest.raises(Refused) as caught:
         normalize(path)
+    assert caught.value.rule == "outside"
     assert str(caught.value) == f"{path!r} is no path."
 
 
