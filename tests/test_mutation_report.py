@@ -84,3 +84,13 @@ def test_a_resumed_scratch_copy_gets_the_current_docs_and_tests(tmp_path: Path) 
         assert not (where / ".git").exists()
     assert (work / "relbot" / "mod.py").read_text() == "X = 1\n"
     assert not (work / "mutants" / "relbot" / "mod.py").exists()  # mutmut writes that one
+
+
+def test_an_unchecked_equivalent_mutant_is_counted_once() -> None:
+    """A mutant with a reason that a partial run did not reach counts as unchecked only, so
+    the survivors are not undercounted."""
+    statuses = {"m1": "killed", "m2": "survived", "m3": "survived", "m4": "not checked",
+                "m5": "not checked"}
+    counts = summarise(statuses, {"m3": "same", "m4": "same"})
+    assert counts == {"mutants": 5, "killed": 1, "equivalent": 1, "survived": 1,
+                      "unchecked": 2, "score": 50}
