@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import re
 import stat
 import subprocess
 import tomllib
@@ -264,6 +265,18 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     return data
 
 
+# What _inline_depth skips: TOML strings (their escapes, and a one-line string cut short by
+# the end of its line or of the text) and comments; and the brackets it counts. One pass of
+# finditer, so no text can keep it going round.
+_TOML_SYNTAX = re.compile(
+    r'"""(?:\\[\s\S]?|[^\\])*?(?:"""|\Z)'         # multi-line basic string
+    r"|'''[\s\S]*?(?:'''|\Z)"                     # multi-line literal string
+    r'|"(?:\\[\s\S]?|[^\\"\n])*(?:["\n]|\Z)'      # basic string
+    r"|'[^'\n]*(?:['\n]|\Z)"                      # literal string
+    r"|#[^\n]*"                                   # comment
+    r"|(?P<open>[\[{])|(?P<close>[\]}])")
+
+
 def _inline_depth(text: str) -> int:
     """The deepest nesting of ``[``/``{`` outside TOML strings and comments.
 
@@ -271,30 +284,12 @@ def _inline_depth(text: str) -> int:
     Python's recursion limit is (tomllib recurses once per level).
     """
     depth = deepest = 0
-    index, end = 0, len(text)
-    while index < end:
-        char = text[index]
-        if char in "\"'":
-            quote = char * 3 if text.startswith(char * 3, index) else char
-            index += len(quote)
-            while index < end and not text.startswith(quote, index):
-                if char == '"' and text[index] == "\\":
-                    index += 1
-                elif len(quote) == 1 and text[index] == "\n":
-                    break  # an unterminated string: tomllib words that error
-                index += 1
-            index += len(quote)
-            continue
-        if char == "#":
-            newline = text.find("\n", index)
-            index = end if newline < 0 else newline
-            continue
-        if char in "[{":
+    for token in _TOML_SYNTAX.finditer(text):
+        if token.lastgroup == "open":
             depth += 1
             deepest = max(deepest, depth)
-        elif char in "]}":
+        elif token.lastgroup == "close":
             depth = max(0, depth - 1)
-        index += 1
     return deepest
 
 

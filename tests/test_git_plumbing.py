@@ -910,3 +910,44 @@ def test_checkout_tree_never_overwrites_a_local_change(g: GitRepo, repo: Repo) -
     with pytest.raises(GitError):
         g.checkout_tree(commit, later)
     assert (repo.path / "dir" / "b.txt").read_text() == "mine\n"
+
+
+def test_a_remote_whose_head_names_no_branch_has_no_head(g: GitRepo, repo: Repo) -> None:
+    """Where the remote's HEAD names a branch that does not exist, no HEAD is known."""
+    git(repo.remote, "symbolic-ref", "HEAD", "refs/heads/nothing-here")
+    seen = g.remote_refs(["refs/heads/*"])
+    assert seen.head is None
+    assert seen.refs == {"refs/heads/main": repo.git("rev-parse", "HEAD")}
+
+
+def test_checkout_tree_keeps_a_staged_change_the_release_leaves_alone(
+        g: GitRepo, repo: Repo) -> None:
+    """A change added to the index but not committed stays staged through the move (a
+    two-way merge carries it forward, where reading the new tree alone would drop it)."""
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"released\n"}, [], "release\n")
+    (repo.path / "dir" / "b.txt").write_text("mine\n")
+    repo.git("add", "dir/b.txt")
+    g.checkout_tree(head, commit)
+    assert (repo.path / "dir" / "b.txt").read_text() == "mine\n"
+    assert repo.git("diff", "--cached", "--name-only", commit) == "dir/b.txt"
+    assert (repo.path / "a.txt").read_text() == "released\n"
+
+
+def test_checkout_tree_after_a_touch_keeps_a_staged_change(g: GitRepo, repo: Repo) -> None:
+    """The second try, after the index is refreshed, is the same two-way merge."""
+    head = repo.git("rev-parse", "HEAD")
+    commit = g.commit_files(head, {"a.txt": b"released\n"}, [], "release\n")
+    (repo.path / "dir" / "b.txt").write_text("mine\n")
+    repo.git("add", "dir/b.txt")
+    os.utime(repo.path / "a.txt", (1, 1))  # the first read-tree refuses: a.txt looks changed
+    g.checkout_tree(head, commit)
+    assert (repo.path / "dir" / "b.txt").read_text() == "mine\n"
+    assert repo.git("diff", "--cached", "--name-only", commit) == "dir/b.txt"
+    assert (repo.path / "a.txt").read_text() == "released\n"
+
+
+def test_a_branch_name_ending_in_a_capital_x_is_read_whole(g: GitRepo, repo: Repo) -> None:
+    """The line end is taken off the branch name in .git/HEAD, and nothing else."""
+    repo.git("checkout", "-q", "-b", "fix-XX")
+    assert g.current_branch() == "fix-XX"

@@ -105,3 +105,13 @@ def test_survivors_are_forgotten_before_their_rerun(tmp_path: Path) -> None:
                                         "relbot.versions.x_a__mutmut_2": 1,
                                         "relbot.versions.x_a__mutmut_3": 0}
     assert data["durations_by_key"] == {}
+
+
+def test_an_unchecked_equivalent_mutant_is_counted_once() -> None:
+    """A mutant with a reason that a partial run did not reach counts as unchecked only, so
+    the survivors are not undercounted."""
+    statuses = {"m1": "killed", "m2": "survived", "m3": "survived", "m4": "not checked",
+                "m5": "not checked"}
+    counts = summarise(statuses, {"m3": "same", "m4": "same"})
+    assert counts == {"mutants": 5, "killed": 1, "equivalent": 1, "survived": 1,
+                      "unchecked": 2, "score": 50}

@@ -329,7 +329,9 @@ def summarise(statuses: dict[str, str], equivalents: dict[str, str]) -> dict[str
     were checked (``unchecked``: those a partial run did not reach)."""
     unchecked = sum(1 for s in statuses.values() if s == "not checked")
     killed = sum(1 for s in statuses.values() if s in CAUGHT)
-    equivalent = sum(1 for m, s in statuses.items() if s not in CAUGHT and m in equivalents)
+    # an equivalent mutant a partial run did not reach is counted once, as unchecked
+    equivalent = sum(1 for m, s in statuses.items()
+                     if s not in CAUGHT and s != "not checked" and m in equivalents)
     relevant = len(statuses) - equivalent - unchecked
     return {"mutants": len(statuses), "killed": killed, "equivalent": equivalent,
             "survived": relevant - killed, "unchecked": unchecked,
