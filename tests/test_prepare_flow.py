@@ -253,17 +253,23 @@ def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabSta
     assert missing.value.response_code == 400
 
 
+def _push_from_another_clone(repo: Repo, tmp_path: Path, branch: str, text: str) -> str:
+    """A commit adding late.txt pushed to ``branch`` from a second clone; its id."""
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", branch, str(repo.remote), str(other))
+    (other / "late.txt").write_text(text)
+    git(other, "add", "late.txt")
+    git(other, "commit", "-q", "-m", "A late fix")
+    git(other, "push", "-q", "origin", branch)
+    return git(other, "rev-parse", "HEAD")
+
+
 def test_finish_refuses_a_prepare_branch_behind_its_remote(repo: Repo, tmp_path: Path) -> None:
     """Someone pushed to the prepare branch after this clone checked it out: finish refuses
     before it merges or tags anything, and says to pull first."""
     assert cut(repo, "--prepare")[0] == 0
     repo.git("checkout", "-q", "release-prepare/v8.1.0")
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", "-b", "release-prepare/v8.1.0", str(repo.remote), str(other))
-    (other / "late.txt").write_text("a late fix\n")
-    git(other, "add", "late.txt")
-    git(other, "commit", "-q", "-m", "A late fix")
-    git(other, "push", "-q", "origin", "release-prepare/v8.1.0")
+    _push_from_another_clone(repo, tmp_path, "release-prepare/v8.1.0", "a late fix\n")
     code, _, err = cut(repo, "--finish")
     assert code == 1
     assert ("'release-prepare/v8.1.0' is behind origin/release-prepare/v8.1.0: someone pushed "
@@ -289,13 +295,8 @@ def test_finish_merges_into_a_release_branch_that_moved_during_the_soak(
     assert git(repo.remote, "log", "-1", "--format=%s", f"{prepared}^") == (
         "Merge main into release-prepare/v8.1.1")
 
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", "-b", "release/v8.1", str(repo.remote), str(other))
-    (other / "late.txt").write_text("a late fix on the release line\n")
-    git(other, "add", "late.txt")
-    git(other, "commit", "-q", "-m", "A late fix")
-    git(other, "push", "-q", "origin", "release/v8.1")
-    late = git(other, "rev-parse", "HEAD")
+    late = _push_from_another_clone(repo, tmp_path, "release/v8.1",
+                                    "a late fix on the release line\n")
 
     repo.git("checkout", "-q", "release-prepare/v8.1.1")
     code, _, err = cut(repo, "--finish")

@@ -86,19 +86,26 @@ def test_a_refusal_without_a_hook_message_gives_gits_last_line(repo: Repo, tmp_p
             "hook declined)); nothing was released") in result.err
 
 
-def test_a_hotfix_plan_and_a_finish_plan_name_their_kind(tmp_path: Path) -> None:
-    """The plan's first line says "hotfix" for a hotfix from its release branch, and
-    "release" for a finish, named after the release branch it lands on."""
+def _hotfix_pending(base: Path) -> Repo:
+    """v8.1.0 released, and a hotfix fragment pushed on release/v8.1 (checked out)."""
     from tests.test_hotfix_flow import released_repo
-    from tests.test_prepare_flow import prepare_repo
 
-    (tmp_path / "hot").mkdir()
-    (tmp_path / "staged").mkdir()
-    hot = released_repo(tmp_path / "hot")
+    base.mkdir()
+    hot = released_repo(base)
     hot.git("checkout", "-q", "release/v8.1")
     hot.write("docs/_releasenotes/hotfix/110.fix", "Urgent fix.\n")
     hot.commit_all("The fix")
     hot.git("push", "-q", "origin", "release/v8.1")
+    return hot
+
+
+def test_a_hotfix_plan_and_a_finish_plan_name_their_kind(tmp_path: Path) -> None:
+    """The plan's first line says "hotfix" for a hotfix from its release branch, and
+    "release" for a finish, named after the release branch it lands on."""
+    from tests.test_prepare_flow import prepare_repo
+
+    (tmp_path / "staged").mkdir()
+    hot = _hotfix_pending(tmp_path / "hot")
     result = run(["cut", "--hotfix", "--dry-run", "--date", "2024-10-01"], hot.path)
     assert result.code == 0, result.err
     assert result.out.startswith("hotfix v8.1.1 of k8s from release/v8.1:\n  1. [todo] ")
@@ -259,14 +266,8 @@ def test_a_hotfix_plan_looks_at_the_remote_once(tmp_path: Path,
     """Whether the hotfix's line is the newest (and so synced to the default branch) is
     read from the plan's one ls-remote."""
     from tests.test_git_processes import git_logger
-    from tests.test_hotfix_flow import released_repo
 
-    (tmp_path / "repo").mkdir()
-    hot = released_repo(tmp_path / "repo")
-    hot.git("checkout", "-q", "release/v8.1")
-    hot.write("docs/_releasenotes/hotfix/110.fix", "Urgent fix.\n")
-    hot.commit_all("The fix")
-    hot.git("push", "-q", "origin", "release/v8.1")
+    hot = _hotfix_pending(tmp_path / "repo")
     env, log = git_logger(tmp_path / "log")
     monkeypatch.setenv("PATH", env["PATH"])
     result = run(["cut", "--hotfix", "--dry-run", "--date", "2024-10-01"], hot.path)
