@@ -377,3 +377,57 @@ def test_a_refused_prepare_push_does_not_claim_to_undo(repo: Repo) -> None:
     assert code == 1
     assert ("the remote refused the push (refused by the remote: no prepare branches today); "
             "nothing was released; fix what the remote objects to") in err
+
+
+def test_finish_looks_at_the_remote_once(repo: Repo, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the release branch stands on the remote is read from the plan's one ls-remote."""
+    from tests.test_git_processes import git_logger
+
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    env, log = git_logger(tmp_path / "log")
+    monkeypatch.setenv("PATH", env["PATH"])
+    result = run(["cut", "--finish", "--dry-run", "--date", DATE], repo.path)
+    assert result.code == 0, result.err
+    calls = log.read_text().splitlines()
+    assert sum(call.startswith("ls-remote") for call in calls) == 1, calls
+
+
+def test_finish_releases_a_fix_made_on_the_prepare_branch_during_the_soak(repo: Repo) -> None:
+    """A commit added on the prepare branch after the prepare is part of the release: the
+    release branch and the tag are at it, not at the prepared commit."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    repo.write("soak.txt", "found during the soak\n")
+    fix = repo.commit_all("A fix found during the soak")
+    repo.git("push", "-q", "origin", "release-prepare/v8.1.0")
+    code, _, err = cut(repo, "--finish")
+    assert code == 0, err
+    assert git(repo.remote, "rev-parse", "refs/heads/release/v8.1") == fix
+    assert git(repo.remote, "rev-parse", "v8.1.0^{commit}") == fix
+
+
+def test_finish_stops_at_a_merge_conflict_with_the_release_branch(repo: Repo,
+                                                                  tmp_path: Path) -> None:
+    """The release branch changed the version file during the soak: the merge conflicts,
+    and finish says to merge by hand, then run it again; nothing is tagged."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    assert cut(repo, "--finish")[0] == 0
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
+    repo.push()
+    add_fragments(repo, {"103.fix": "Another fix.\n"})
+    assert cut(repo, "--prepare")[0] == 0
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "release/v8.1", str(repo.remote), str(other))
+    (other / "version").write_text("8.1.9\n")
+    git(other, "commit", "-q", "-am", "A version of its own")
+    git(other, "push", "-q", "origin", "release/v8.1")
+    repo.git("checkout", "-q", "release-prepare/v8.1.1")
+    code, _, err = cut(repo, "--finish")
+    assert code == 1
+    assert ("Merge release-prepare/v8.1.1 into release/v8.1 has conflicts; merge by hand, "
+            "push, and run relbot cut again.") in err
+    assert git(repo.remote, "tag", "--list").split() == ["v8.1.0"]
