@@ -431,3 +431,21 @@ def test_finish_stops_at_a_merge_conflict_with_the_release_branch(repo: Repo,
     assert ("Merge release-prepare/v8.1.1 into release/v8.1 has conflicts; merge by hand, "
             "push, and run relbot cut again.") in err
     assert git(repo.remote, "tag", "--list").split() == ["v8.1.0"]
+
+
+def test_an_unpushed_patch_prepare_is_resumed(repo: Repo) -> None:
+    """A patch release's prepare commit sits on a merge of main into the release branch:
+    after --no-push, the next prepare takes that commit up (it starts from this HEAD) and
+    pushes it, rather than refusing the prepare branch as someone else's."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    assert cut(repo, "--finish")[0] == 0
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
+    repo.push()
+    add_fragments(repo, {"103.fix": "Another fix.\n"})
+    assert cut(repo, "--prepare", "--no-push")[0] == 0
+    prepared = repo.git("rev-parse", "refs/heads/release-prepare/v8.1.1")
+    code, _, err = cut(repo, "--prepare")
+    assert code == 0, err
+    assert git(repo.remote, "rev-parse", "refs/heads/release-prepare/v8.1.1") == prepared
