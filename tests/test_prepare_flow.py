@@ -121,7 +121,6 @@ def test_whole_flow_with_gitlab_and_a_patch_release(gitlab_repo: Repo,
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
     repo.push()
-    project = gitlab_standin.state.project(PROJECT)
     for mr in gitlab_standin.state.merge_requests.values():
         if mr.project_id == project.id:
             mr.state = "merged"
@@ -253,12 +252,25 @@ def test_standin_merge_requests_api(gitlab_repo: Repo, gitlab_standin: GitLabSta
     assert missing.value.response_code == 400
 
 
-def _push_from_another_clone(repo: Repo, tmp_path: Path, branch: str, text: str) -> str:
-    """A commit adding late.txt pushed to ``branch`` from a second clone; its id."""
+def _released_then_fixed(repo: Repo) -> None:
+    """v8.1.0 prepared, finished and merged back into main; a fix pending on main."""
+    assert cut(repo, "--prepare")[0] == 0
+    repo.git("checkout", "-q", "release-prepare/v8.1.0")
+    assert cut(repo, "--finish")[0] == 0
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
+    repo.push()
+    add_fragments(repo, {"103.fix": "Another fix.\n"})
+
+
+def _push_from_another_clone(repo: Repo, tmp_path: Path, branch: str, text: str,
+                             path: str = "late.txt") -> str:
+    """A commit writing ``text`` to ``path``, pushed to ``branch`` from a second clone; its
+    id."""
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", "-b", branch, str(repo.remote), str(other))
-    (other / "late.txt").write_text(text)
-    git(other, "add", "late.txt")
+    (other / path).write_text(text)
+    git(other, "add", path)
     git(other, "commit", "-q", "-m", "A late fix")
     git(other, "push", "-q", "origin", branch)
     return git(other, "rev-parse", "HEAD")
@@ -283,13 +295,7 @@ def test_finish_merges_into_a_release_branch_that_moved_during_the_soak(
     """A patch release's release branch got a commit after its prepare (pushed from another
     clone, so this one lacks it): finish merges the prepared commit into that tip, tags the
     merge, and leaves the local release branch where the remote's is."""
-    assert cut(repo, "--prepare")[0] == 0
-    repo.git("checkout", "-q", "release-prepare/v8.1.0")
-    assert cut(repo, "--finish")[0] == 0
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
-    repo.push()
-    add_fragments(repo, {"103.fix": "Another fix.\n"})
+    _released_then_fixed(repo)
     assert cut(repo, "--prepare")[0] == 0
     prepared = git(repo.remote, "rev-parse", "release-prepare/v8.1.1")
     assert git(repo.remote, "log", "-1", "--format=%s", f"{prepared}^") == (
@@ -412,19 +418,9 @@ def test_finish_stops_at_a_merge_conflict_with_the_release_branch(repo: Repo,
                                                                   tmp_path: Path) -> None:
     """The release branch changed the version file during the soak: the merge conflicts,
     and finish says to merge by hand, then run it again; nothing is tagged."""
+    _released_then_fixed(repo)
     assert cut(repo, "--prepare")[0] == 0
-    repo.git("checkout", "-q", "release-prepare/v8.1.0")
-    assert cut(repo, "--finish")[0] == 0
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
-    repo.push()
-    add_fragments(repo, {"103.fix": "Another fix.\n"})
-    assert cut(repo, "--prepare")[0] == 0
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", "-b", "release/v8.1", str(repo.remote), str(other))
-    (other / "version").write_text("8.1.9\n")
-    git(other, "commit", "-q", "-am", "A version of its own")
-    git(other, "push", "-q", "origin", "release/v8.1")
+    _push_from_another_clone(repo, tmp_path, "release/v8.1", "8.1.9\n", path="version")
     repo.git("checkout", "-q", "release-prepare/v8.1.1")
     code, _, err = cut(repo, "--finish")
     assert code == 1
@@ -437,13 +433,7 @@ def test_an_unpushed_patch_prepare_is_resumed(repo: Repo) -> None:
     """A patch release's prepare commit sits on a merge of main into the release branch:
     after --no-push, the next prepare takes that commit up (it starts from this HEAD) and
     pushes it, rather than refusing the prepare branch as someone else's."""
-    assert cut(repo, "--prepare")[0] == 0
-    repo.git("checkout", "-q", "release-prepare/v8.1.0")
-    assert cut(repo, "--finish")[0] == 0
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", "Merge release/v8.1", "origin/release/v8.1")
-    repo.push()
-    add_fragments(repo, {"103.fix": "Another fix.\n"})
+    _released_then_fixed(repo)
     assert cut(repo, "--prepare", "--no-push")[0] == 0
     prepared = repo.git("rev-parse", "refs/heads/release-prepare/v8.1.1")
     code, _, err = cut(repo, "--prepare")

@@ -137,18 +137,6 @@ def test_a_hotfix_on_the_wrong_release_branch_says_where_it_belongs(tmp_path: Pa
             "check the version file on this branch.") in result.err
 
 
-def test_a_locked_branch_says_another_git_is_at_work(repo: Repo) -> None:
-    """A ref lock held by another git stops the release with the sentence that says so and
-    how to finish, and nothing is pushed."""
-    (repo.path / ".git" / "refs" / "heads" / "main.lock").write_text("")
-    result = run(["cut", "--yes", "--date", "2024-10-01"], repo.path)
-    assert result.code == 1
-    assert ("another git command or relbot cut is changing this clone at the same time (a "
-            "ref or the index is locked); let it finish, then run relbot cut again to finish "
-            "v8.1.0.") in result.err
-    assert git(repo.remote, "tag", "--list") == ""
-
-
 def test_a_missing_identity_is_gits_reason_with_the_fix(repo: Repo,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a git identity the release stops at its commit with git's reason and the

@@ -210,8 +210,12 @@ def test_a_locked_branch_gives_one_sentence(repo: Repo) -> None:
     lock.unlink()
     assert code == 1
     assert "cannot lock ref" not in err and "at the same time" in err
+    assert ("another git command or relbot cut is changing this clone at the same time (a "
+            "ref or the index is locked); let it finish, then run relbot cut again to finish "
+            "v8.1.0.") in err
     assert len(err.strip().splitlines()) == 1
     assert repo.git("tag", "--list") == ""
+    assert git(repo.remote, "tag", "--list") == ""
     assert cut(repo)[0] == 0
 
 
